@@ -1,0 +1,1 @@
+"""Storage layer: SQLAlchemy models, engine and session factory, Alembic migrations."""

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Pantau SOP command line: the services of the app for admins and automation.
+
+Run `python manage.py --help` for the commands. Every command uses the database named by
+PANTAU_DATABASE_URL (default: the SQLite file data/pantau.db).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from db.engine import make_engine, read_session, write_session
+from db.migrate import is_up_to_date
+from services.accounts import SYSTEM
+from services.bootstrap import DEFAULT_CATALOG_DIR, initialise
+from services.catalog.definition import CatalogError
+from services.catalog.lint import lint
+from services.catalog.store import current_catalog, entry_as_json
+from services.catalog.table_import import read_table_file
+from services.catalog.yaml_io import catalog_files, display_path, dump_sop_yaml, read_catalog
+from services.clock import utcnow
+from services.demo import DEMO_PASSWORD, load_demo
+from services.errors import ServiceError
+from services.eventlog import export_event_csv, export_xes, import_event_csv, parse_timestamp
+from services.metrics import compute_metrics, metrics_json
+
+
+class SetupNeeded(Exception):
+    """The database has not been created or migrated yet."""
+
+
+_STATUS_TEXT = {"created": "baru", "new_version": "versi baru", "unchanged": "tidak berubah"}
+_TABLE_SUFFIXES = {".txt", ".md", ".csv", ".xlsx"}
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    engine = make_engine()
+    for result in initialise(engine=engine, catalog_dir=args.catalog):
+        print(f"{result.code}: versi {result.version} ({_STATUS_TEXT[result.status]})")
+    print("Basis data siap.")
+    return 0
+
+
+def cmd_sops(args: argparse.Namespace) -> int:
+    with read_session(_ready_engine()) as session:
+        entries = current_catalog(session)
+    if args.json:
+        print(json.dumps([entry_as_json(e) for e in entries], ensure_ascii=False, indent=2))
+        return 0
+    if not entries:
+        print("Katalog kosong: jalankan `python manage.py init`.")
+    for entry in entries:
+        print(f"{entry.sop.code:<28} v{entry.version}  {len(entry.sop.steps):>2} langkah  "
+              f"{entry.sop.name}")
+    return 0
+
+
+def cmd_import_sop(args: argparse.Namespace) -> int:
+    sops = read_table_file(args.file)
+    args.out.mkdir(parents=True, exist_ok=True)
+    skipped = 0
+    for sop in sops:
+        target = args.out / f"{sop.code}.yaml"
+        if target.exists() and not args.force:
+            print(f"dilewati: {display_path(target)} sudah ada (pakai --force untuk menimpa)")
+            skipped += 1
+            continue
+        header = (f"Diimpor dari {sop.source}. Periksa Pelaksana tiap langkah "
+                  "(interpretation_note) dan jalankan `python manage.py lint-sops`.")
+        target.write_text(dump_sop_yaml(sop, header=header), encoding="utf-8")
+        print(f"ditulis: {display_path(target)} ({len(sop.steps)} langkah)")
+    return 1 if skipped == len(sops) else 0
+
+
+def cmd_lint_sops(args: argparse.Namespace) -> int:
+    paths: list[Path] = args.paths or [DEFAULT_CATALOG_DIR]
+    sops = []
+    yaml_files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            yaml_files += catalog_files(path)
+        elif path.suffix.casefold() in _TABLE_SUFFIXES:
+            sops += read_table_file(path)
+        else:
+            yaml_files.append(path)
+    sops += read_catalog(yaml_files)
+    findings = lint(sops)
+    for finding in findings:
+        print(finding.line())
+    warnings = sum(f.severity != "info" for f in findings)
+    print(f"{len(sops)} SOP diperiksa: {warnings} peringatan, {len(findings) - warnings} info.")
+    return 1 if args.strict and warnings else 0
+
+
+def _ready_engine():  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    if not is_up_to_date(engine):
+        raise SetupNeeded
+    return engine
+
+
+def _progress(label: str, share: float) -> None:
+    print(f"[{share:>4.0%}] {label}", file=sys.stderr, flush=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    engine = _ready_engine()
+    with write_session(engine) as session:
+        result = load_demo(session, actor=SYSTEM, seed=args.seed, years=args.years,
+                           scale=args.scale, until=args.until, now=utcnow(), progress=_progress)
+    print(f"Data demo dimuat: {result.cases} kasus, {result.events} kejadian, "
+          f"{result.users} pengguna (kata sandi semua akun demo: {DEMO_PASSWORD}).")
+    return 0
+
+
+def cmd_import_events(args: argparse.Namespace) -> int:
+    engine = _ready_engine()
+    data = args.file.read_bytes()
+    with write_session(engine) as session:
+        result = import_event_csv(session, data=data, actor=SYSTEM, now=utcnow(),
+                                  progress=lambda n: _progress(f"{n} kejadian diperiksa", 0.5))
+    print(f"Diimpor: {result.events} kejadian dari {result.cases} kasus.")
+    return 0
+
+
+def cmd_export_events(args: argparse.Namespace) -> int:
+    engine = _ready_engine()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with read_session(engine) as session, args.out.open("w", encoding="utf-8", newline="") as out:
+        if args.format == "csv":
+            count = export_event_csv(session, out=out)
+            print(f"Diekspor: {count} kejadian ke {args.out}.")
+        else:
+            count = export_xes(session, out=out)
+            print(f"Diekspor: {count} kasus (trace) ke {args.out}.")
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    engine = _ready_engine()
+    with read_session(engine) as session:
+        document = metrics_json(compute_metrics(session, as_of=args.as_of))
+    if args.json:
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+        return 0
+    for sop in document["sops"]:
+        rate = sop["compliance_rate"]
+        print(f"{sop['code']:<28} kasus {sop['cases']['total']:>5}  aktif {sop['cases']['active']:>4}  "
+              f"kepatuhan {'–' if rate is None else f'{rate:.0%}':>5}  pengembalian {sop['returns']}")
+    print(f"{len(document['pending'])} tugas tertunda.")
+    return 0
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return parse_timestamp(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bukan waktu ISO 8601: {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="manage.py", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="PERINTAH")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str):  # type: ignore[no-untyped-def]
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    init = command("init", cmd_init,
+                   "Buat atau migrasikan basis data, lalu muat katalog SOP (aman diulang).")
+    init.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG_DIR,
+                      help="folder katalog (bawaan: sops/)")
+
+    sops = command("sops", cmd_sops, "Tampilkan katalog SOP yang termuat.")
+    sops.add_argument("--json", action="store_true", help="cetak sebagai JSON")
+
+    import_sop = command("import-sop", cmd_import_sop,
+                         "Impor tabel SOP (teks seperti berkas seed, CSV atau XLSX) ke YAML katalog.")
+    import_sop.add_argument("file", type=Path)
+    import_sop.add_argument("--out", type=Path, default=DEFAULT_CATALOG_DIR,
+                            help="folder tujuan (bawaan: sops/)")
+    import_sop.add_argument("--force", action="store_true", help="timpa berkas yang sudah ada")
+
+    lint_sops = command("lint-sops", cmd_lint_sops,
+                        "Periksa SOP: penomoran, Mutu Baku, Pelaksana, keputusan, nama pengesah.")
+    lint_sops.add_argument("paths", type=Path, nargs="*",
+                           help="berkas YAML, folder katalog, atau tabel sumber (bawaan: sops/)")
+    lint_sops.add_argument("--strict", action="store_true",
+                           help="keluar dengan kode 1 bila ada peringatan")
+
+    demo = command("demo", cmd_demo, "Isi basis data kosong dengan riwayat demo yang realistis.")
+    demo.add_argument("--seed", type=int, required=True, help="benih acak (hasil sama untuk benih sama)")
+    demo.add_argument("--years", type=int, default=2, help="lama riwayat dalam tahun (bawaan 2)")
+    demo.add_argument("--scale", type=int, default=1, help="kelipatan jumlah kasus (untuk benchmark)")
+    demo.add_argument("--until", type=_instant, default=None,
+                      help="akhir riwayat, ISO 8601 (bawaan: sekarang)")
+
+    import_events = command("import-events", cmd_import_events,
+                            "Impor log kejadian CSV (semua atau tidak sama sekali).")
+    import_events.add_argument("file", type=Path)
+
+    export_events = command("export-events", cmd_export_events, "Ekspor log kejadian.")
+    export_events.add_argument("--format", choices=("csv", "xes"), required=True)
+    export_events.add_argument("--out", type=Path, required=True)
+
+    metrics = command("metrics", cmd_metrics, "Angka kepatuhan per SOP dan tugas tertunda.")
+    metrics.add_argument("--json", action="store_true", help="cetak sebagai JSON")
+    metrics.add_argument("--as-of", dest="as_of", type=_instant, default=None,
+                         help="waktu acuan ISO 8601 (bawaan: sekarang)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except CatalogError as error:
+        print(f"galat: {error}", file=sys.stderr)
+        return 2
+    except ServiceError as error:
+        print(f"galat: {error}", file=sys.stderr)
+        return 2
+    except SetupNeeded:
+        print("galat: basis data belum disiapkan; jalankan `python manage.py init` dulu.",
+              file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
+        print(f"galat: berkas tidak ditemukan: {error.filename}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The domain: catalog, workflow engine, calendar, metrics, reports, users. No Streamlit here."""

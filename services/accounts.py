@@ -1,0 +1,342 @@
+"""Users, their roles and units, and the acting user of every write (Actor)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import bcrypt
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from db.models import AppSetting, Event, Role, Unit, User
+from services.errors import InvalidInput, NotFound, PermissionDenied
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 72  # bcrypt reads at most 72 bytes
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+# The Fungsional record steps for others from the Buku Agenda by default (DESIGN section 5).
+RECORDER_ROLES = frozenset({"Fungsional"})
+
+
+def _bcrypt_rounds() -> int:
+    # Tests lower the cost to keep hundreds of hashes fast; never below bcrypt's minimum.
+    return max(4, int(os.environ.get("PANTAU_BCRYPT_ROUNDS", "12")))
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(_bcrypt_rounds())).decode()
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("utf-8"))
+    except ValueError:
+        return False
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"Kata sandi minimal {MIN_PASSWORD_LENGTH} karakter.")
+    if len(password.encode("utf-8")) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(f"Kata sandi maksimal {MAX_PASSWORD_LENGTH} byte.")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: every write of the services takes one and checks it."""
+
+    user_id: int | None
+    username: str
+    full_name: str
+    roles: frozenset[str]
+    unit_id: int | None
+    is_admin: bool
+    is_recorder: bool
+
+    def holds(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def may_record_for_others(self) -> bool:
+        return self.is_recorder or self.is_admin
+
+
+# The command line and the first-run setup act as the system: an administrator with no user
+# row (events it records name no recorder).
+SYSTEM = Actor(user_id=None, username="sistem", full_name="Sistem", roles=frozenset(),
+               unit_id=None, is_admin=True, is_recorder=True)
+
+
+def actor_from_user(user: User) -> Actor:
+    return Actor(user_id=user.id, username=user.username, full_name=user.full_name,
+                 roles=frozenset(role.name for role in user.roles), unit_id=user.unit_id,
+                 is_admin=user.is_admin, is_recorder=user.is_recorder)
+
+
+def load_actor(session: Session, *, username: str) -> Actor:
+    user = session.scalar(select(User).where(User.username == username)
+                          .options(selectinload(User.roles)))
+    if user is None or not user.is_active:
+        raise NotFound(f"Pengguna '{username}' tidak ada atau tidak aktif.")
+    return actor_from_user(user)
+
+
+def require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("Hanya admin yang boleh melakukan ini.")
+
+
+def create_user(
+    session: Session, *, actor: Actor, username: str, full_name: str, password: str,
+    roles: Sequence[str], now: datetime, unit_code: str | None = None, is_admin: bool = False,
+    is_recorder: bool | None = None, email: str | None = None, is_demo: bool = False,
+    password_hash: str | None = None,
+) -> User:
+    """A new user. `password_hash` lets the demo set share one precomputed hash."""
+    require_admin(actor)
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise InvalidInput("Nama pengguna 3-64 karakter: huruf kecil, angka, titik, garis bawah "
+                           "atau tanda hubung, diawali huruf atau angka.")
+    full_name = full_name.strip()
+    if not 1 <= len(full_name) <= 120:
+        raise InvalidInput("Nama lengkap wajib diisi (maksimal 120 karakter).")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise InvalidInput(f"Nama pengguna '{username}' sudah dipakai.")
+    if password_hash is None:
+        check_password_rules(password)
+        password_hash = hash_password(password)
+    role_rows = session.scalars(select(Role).where(Role.name.in_(roles))).all()
+    unknown = set(roles) - {role.name for role in role_rows}
+    if unknown:
+        raise InvalidInput(f"Peran tidak dikenal: {', '.join(sorted(unknown))}.")
+    unit_id = None
+    if unit_code is not None:
+        unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
+        if unit_id is None:
+            raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
+    user = User(
+        username=username, full_name=full_name, email=email, password_hash=password_hash,
+        unit_id=unit_id, is_admin=is_admin,
+        is_recorder=(bool(RECORDER_ROLES & set(roles)) or is_admin)
+        if is_recorder is None else is_recorder,
+        is_active=True, is_demo=is_demo, failed_login_count=0, created_at=now,
+        password_changed_at=now,
+    )
+    user.roles = list(role_rows)
+    session.add(user)
+    session.flush()
+    return user
+
+
+# --- login --------------------------------------------------------------------------------
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+SETUP_MARKER = "setup_completed"
+
+
+def has_users(session: Session) -> bool:
+    return session.scalar(select(func.count()).select_from(User)) > 0
+
+
+def login_credentials(session: Session, *, now: datetime) -> dict[str, Any]:
+    """The credentials dict streamlit-authenticator works on, built from the database.
+
+    Inactive users are left out. `failed_login_attempts` is the user's current count while
+    a lockout runs and 0 once it has expired, so the library's max_login_attempts refuses a
+    locked account, even with the right password, for exactly the lockout period.
+    """
+    users = session.scalars(select(User).where(User.is_active.is_(True))
+                            .options(selectinload(User.roles))).all()
+    return {"usernames": {
+        user.username: {
+            "name": user.full_name,
+            "email": user.email or "",
+            "password": user.password_hash,
+            "roles": [role.name for role in user.roles],
+            "failed_login_attempts": _current_failures(user, now),
+            "logged_in": False,
+        }
+        for user in users
+    }}
+
+
+def _current_failures(user: User, now: datetime) -> int:
+    if user.locked_until is not None and user.locked_until <= now:
+        return 0
+    return user.failed_login_count
+
+
+def record_failed_logins(session: Session, *, username: str, failures: int,
+                         now: datetime) -> datetime | None:
+    """Store the failure count the login widget reached; lock the account at the limit.
+    Returns the end of the lockout, if the account is now locked."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        return None
+    user.failed_login_count = failures
+    if failures >= MAX_FAILED_LOGINS:
+        user.locked_until = user.locked_until if _locked(user, now) else now + LOCKOUT
+    session.flush()
+    return user.locked_until if _locked(user, now) else None
+
+
+def _locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def locked_until(session: Session, *, username: str, now: datetime) -> datetime | None:
+    user = session.scalar(select(User).where(User.username == username))
+    return user.locked_until if user is not None and _locked(user, now) else None
+
+
+def record_login(session: Session, *, username: str, now: datetime) -> None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is not None:
+        user.failed_login_count = 0
+        user.locked_until = None
+        user.last_login_at = now
+        session.flush()
+
+
+def create_first_admin(session: Session, *, username: str, full_name: str, password: str,
+                       now: datetime) -> User:
+    """The first-run setup: only while no user exists, and only once (a unique marker row
+    makes a second, simultaneous setup fail)."""
+
+
+    if has_users(session):
+        raise PermissionDenied("Penyiapan awal sudah selesai; masuk dengan akun yang ada.")
+    session.add(AppSetting(key=SETUP_MARKER, value={"by": username}, updated_at=now))
+    session.flush()
+    return create_user(session, actor=SYSTEM, username=username, full_name=full_name,
+                       password=password, roles=[], is_admin=True, now=now)
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+def change_own_password(session: Session, *, actor: Actor, current: str, new: str,
+                        repeated: str, now: datetime) -> None:
+    user = session.get(User, actor.user_id)
+    if user is None or not verify_password(current, user.password_hash):
+        raise InvalidInput("Kata sandi saat ini salah.")
+    if new != repeated:
+        raise InvalidInput("Kata sandi baru dan ulangannya tidak sama.")
+    if new == current:
+        raise InvalidInput("Kata sandi baru harus berbeda dari yang lama.")
+    check_password_rules(new)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now
+    session.flush()
+
+
+def reset_password(session: Session, *, actor: Actor, username: str, new: str,
+                   now: datetime) -> None:
+    require_admin(actor)
+    user = _user(session, username)
+    check_password_rules(new)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now
+    user.failed_login_count = 0
+    user.locked_until = None
+    session.flush()
+
+
+# --- administration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserView:
+    username: str
+    full_name: str
+    email: str | None
+    roles: tuple[str, ...]
+    unit_code: str | None
+    unit_name: str | None
+    is_admin: bool
+    is_recorder: bool
+    is_active: bool
+    is_demo: bool
+    locked_until: datetime | None
+    last_login_at: datetime | None
+    events: int
+
+
+def _user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username)
+                          .options(selectinload(User.roles)))
+    if user is None:
+        raise NotFound(f"Pengguna '{username}' tidak ada.")
+    return user
+
+
+def list_users(session: Session) -> list[UserView]:
+
+
+    counts = dict(session.execute(
+        select(Event.recorded_by_user_id, func.count()).group_by(Event.recorded_by_user_id)).all())
+    performed = dict(session.execute(
+        select(Event.performer_user_id, func.count()).group_by(Event.performer_user_id)).all())
+    users = session.scalars(select(User).options(selectinload(User.roles), selectinload(User.unit))
+                            .order_by(User.username)).all()
+    return [UserView(
+        username=u.username, full_name=u.full_name, email=u.email,
+        roles=tuple(role.name for role in u.roles),
+        unit_code=u.unit.code if u.unit else None, unit_name=u.unit.name if u.unit else None,
+        is_admin=u.is_admin, is_recorder=u.is_recorder, is_active=u.is_active, is_demo=u.is_demo,
+        locked_until=u.locked_until, last_login_at=u.last_login_at,
+        events=counts.get(u.id, 0) + performed.get(u.id, 0),
+    ) for u in users]
+
+
+def update_user(session: Session, *, actor: Actor, username: str, full_name: str,
+                roles: Sequence[str], unit_code: str | None, is_admin: bool, is_recorder: bool,
+                is_active: bool, email: str | None = None) -> None:
+    require_admin(actor)
+    user = _user(session, username)
+    if user.id == actor.user_id and (not is_admin or not is_active):
+        raise InvalidInput("Anda tidak dapat mencabut hak admin atau menonaktifkan akun Anda "
+                           "sendiri.")
+    if not 1 <= len(full_name.strip()) <= 120:
+        raise InvalidInput("Nama lengkap wajib diisi (maksimal 120 karakter).")
+    role_rows = session.scalars(select(Role).where(Role.name.in_(roles))).all()
+    unknown = set(roles) - {role.name for role in role_rows}
+    if unknown:
+        raise InvalidInput(f"Peran tidak dikenal: {', '.join(sorted(unknown))}.")
+    unit_id = None
+    if unit_code:
+        unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
+        if unit_id is None:
+            raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
+    user.full_name = full_name.strip()
+    user.email = (email or "").strip() or None
+    user.roles = list(role_rows)
+    user.unit_id = unit_id
+    user.is_admin, user.is_recorder, user.is_active = is_admin, is_recorder, is_active
+    session.flush()
+
+
+def delete_user(session: Session, *, actor: Actor, username: str) -> None:
+    """Delete a user who never appears in the audit trail; others can only be deactivated."""
+
+
+    require_admin(actor)
+    user = _user(session, username)
+    if user.id == actor.user_id:
+        raise InvalidInput("Anda tidak dapat menghapus akun Anda sendiri.")
+    in_trail = session.scalar(select(func.count()).select_from(Event).where(
+        (Event.performer_user_id == user.id) | (Event.recorded_by_user_id == user.id)))
+    if in_trail:
+        raise InvalidInput(f"{user.full_name} tercatat pada {in_trail} kejadian; akun yang "
+                           "sudah tercatat tidak dihapus, nonaktifkan saja.")
+    user.roles = []
+    session.flush()
+    session.delete(user)
+    session.flush()

@@ -1,0 +1,1 @@
+"""The SOP catalog: definitions, catalog files, the table importer, the linter, flowcharts."""

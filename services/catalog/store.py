@@ -1,0 +1,191 @@
+"""The catalog in the database: loading definitions as versions, and reading them back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from db.models import Role, Sop, SopLane, SopVersion, Step
+from services.catalog.definition import Approver, Decision, Identity, SopDef, StepDef
+from services.catalog.roles import role_code
+from services.catalog.waktu import Target
+
+LoadStatus = Literal["created", "new_version", "unchanged"]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    code: str
+    version: int
+    status: LoadStatus
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """The current version of an SOP as stored."""
+
+    sop: SopDef
+    version: int
+    version_id: int
+    loaded_at: datetime
+
+
+def ensure_roles(session: Session, *, names: Sequence[str]) -> dict[str, Role]:
+    existing = {role.name: role for role in session.scalars(select(Role).where(Role.name.in_(names)))}
+    for name in names:
+        if name not in existing:
+            role = Role(code=role_code(name), name=name)
+            session.add(role)
+            existing[name] = role
+    session.flush()
+    return existing
+
+
+def load_catalog(session: Session, *, sops: Sequence[SopDef], now: datetime) -> list[LoadResult]:
+    """Store each definition; a changed one becomes the SOP's next version.
+
+    Runs inside the caller's transaction, so a failure leaves nothing half-loaded.
+    """
+    return [_load_one(session, sop=sop, now=now) for sop in sops]
+
+
+def _load_one(session: Session, *, sop: SopDef, now: datetime) -> LoadResult:
+    content_hash = sop.content_hash()
+    stored = session.scalar(select(Sop).where(Sop.code == sop.code))
+    if stored is None:
+        stored = Sop(code=sop.code, name=sop.name, created_at=now)
+        session.add(stored)
+        session.flush()
+        status: LoadStatus = "created"
+        number = 1
+    else:
+        latest = session.scalar(
+            select(SopVersion).where(SopVersion.sop_id == stored.id)
+            .order_by(SopVersion.version.desc()).limit(1)
+        )
+        if latest is not None and latest.content_hash == content_hash:
+            return LoadResult(sop.code, latest.version, "unchanged")
+        status = "new_version"
+        number = (latest.version if latest else 0) + 1
+        stored.name = sop.name
+    roles = ensure_roles(session, names=sop.lanes)
+    version = SopVersion(
+        sop_id=stored.id, version=number, name=sop.name, content_hash=content_hash,
+        identity=sop.identity.to_dict(), source_path=sop.source[:300], loaded_at=now,
+    )
+    session.add(version)
+    session.flush()
+    session.add_all(
+        SopLane(sop_version_id=version.id, position=position, role_id=roles[lane].id)
+        for position, lane in enumerate(sop.lanes)
+    )
+    session.add_all(
+        Step(
+            sop_version_id=version.id, seq=step.seq, label=step.label, activity=step.activity,
+            role_id=roles[step.role].id if step.role else None, kelengkapan=step.kelengkapan,
+            waktu=step.waktu, target_kind=step.target.kind, target_minutes=step.target.minutes,
+            output=step.output, ket=step.ket,
+            approve_seq=step.decision.approve if step.decision else None,
+            return_seq=step.decision.return_to if step.decision else None,
+            multi_unit=step.multi_unit, interpretation_note=step.interpretation_note,
+        )
+        for step in sop.steps
+    )
+    session.flush()
+    return LoadResult(sop.code, number, status)
+
+
+def _current_versions_query():  # type: ignore[no-untyped-def]
+    latest = (
+        select(SopVersion.sop_id, func.max(SopVersion.version).label("version"))
+        .group_by(SopVersion.sop_id).subquery()
+    )
+    return (
+        select(SopVersion)
+        .join(latest, (SopVersion.sop_id == latest.c.sop_id)
+              & (SopVersion.version == latest.c.version))
+        .options(
+            selectinload(SopVersion.sop),
+            selectinload(SopVersion.lanes).selectinload(SopLane.role),
+            selectinload(SopVersion.steps).selectinload(Step.role),
+        )
+    )
+
+
+def current_catalog(session: Session) -> list[CatalogEntry]:
+    """The current version of every SOP, by name."""
+    entries = [_entry(version) for version in session.scalars(_current_versions_query())]
+    return sorted(entries, key=lambda entry: entry.sop.name.casefold())
+
+
+def catalog_entry(session: Session, *, code: str) -> CatalogEntry | None:
+    version = session.scalar(_current_versions_query().join(Sop).where(Sop.code == code))
+    return _entry(version) if version is not None else None
+
+
+def _entry(version: SopVersion) -> CatalogEntry:
+    return CatalogEntry(sop=_definition(version), version=version.version,
+                        version_id=version.id, loaded_at=version.loaded_at)
+
+
+def _definition(version: SopVersion) -> SopDef:
+    identity: dict[str, Any] = dict(version.identity)
+    approver = Approver(**identity.pop("disahkan_oleh", {}))
+    return SopDef(
+        code=version.sop.code,
+        name=version.name,
+        lanes=tuple(lane.role.name for lane in version.lanes),
+        steps=tuple(
+            StepDef(
+                seq=step.seq, label=step.label, activity=step.activity, role=step.role.name,
+                kelengkapan=step.kelengkapan, waktu=step.waktu,
+                target=Target(step.target_kind, step.target_minutes),  # type: ignore[arg-type]
+                output=step.output, ket=step.ket,
+                decision=(Decision(step.approve_seq, step.return_seq)
+                          if step.approve_seq is not None and step.return_seq is not None
+                          else None),
+                multi_unit=step.multi_unit, interpretation_note=step.interpretation_note,
+            )
+            for step in version.steps
+        ),
+        identity=Identity(
+            disahkan_oleh=approver,
+            **{key: tuple(value) if isinstance(value, list) else value
+               for key, value in identity.items()},
+        ),
+        source=version.source_path,
+    )
+
+
+def entry_as_json(entry: CatalogEntry) -> dict[str, Any]:
+    """The `manage.py sops --json` shape of one SOP."""
+    sop = entry.sop
+    return {
+        "code": sop.code,
+        "name": sop.name,
+        "version": entry.version,
+        "lanes": list(sop.lanes),
+        "steps": [
+            {
+                "seq": step.seq,
+                "label": step.label,
+                "activity": step.activity,
+                "role": step.role,
+                "waktu": step.waktu,
+                "target_kind": step.target.kind,
+                "target_minutes": step.target.minutes,
+                "kelengkapan": step.kelengkapan,
+                "output": step.output,
+                "decision": (
+                    {"approve": step.decision.approve, "return": step.decision.return_to}
+                    if step.decision else None
+                ),
+            }
+            for step in sop.steps
+        ],
+    }

@@ -1,0 +1,318 @@
+"""Import SOP tables (the seed's Word-to-text format, or the same table as CSV/XLSX) into
+catalog definitions, ready to be written as `sops/*.yaml` for review.
+
+The source table lost its swimlane marks, so the importer reads the performer of each step from
+the hand-offs in the text ("... diserahkan kepada Sekretaris" makes the Sekretaris the
+performer of the next step) and says so in `interpretation_note`. A reviewer confirms it; the
+linter points at what remains doubtful.
+
+Mutu Baku cells do not always sit under their headers and stray flowchart labels ("T", "Y")
+sit in lane columns, so the Waktu cell is found by its form; Kelengkapan is the text cell just
+before it, Output and Ket the cells after it.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from services.catalog.definition import Approver, CatalogError, Decision, Identity, SopDef, StepDef
+from services.catalog.reading import handoff_target, return_role_named, senders
+from services.catalog.roles import canonical_role
+from services.catalog.waktu import WaktuError, looks_like_waktu, parse_waktu
+
+Row = list[str]
+
+MAX_IMPORT_BYTES = 5_000_000
+_HEADING = re.compile(r"^#{1,6}\s*SOP\s+(?P<title>.+?)\s*$", re.IGNORECASE)
+_STRAY_FLOW_LABELS = {"Y", "T"}
+_TAG = re.compile(r"<[^>]+>")
+_LIST_ITEM = re.compile(r"<li>(.*?)</li>", re.IGNORECASE | re.DOTALL)
+# Code words: "Laporan Kinerja" -> "lkj", "Monitoring Evaluasi" -> "monev" (DESIGN section 4).
+_CODE_ABBREVIATIONS = (
+    ("monitoring dan evaluasi", "monev"),
+    ("monitoring evaluasi", "monev"),
+    ("laporan kinerja", "lkj"),
+)
+_CODE_FILLER_WORDS = {"secara", "dan", "yang", "di", "untuk"}
+_PANGKAT = re.compile(r"\b(?:Pembina|Pegawai|Penata|Pengatur|Juru)\b.*$")
+_NIP = re.compile(r"NIP\.?\s*(?P<nip>[\d ]+\d)")
+
+
+@dataclass(frozen=True)
+class ImportedTable:
+    title: str
+    header: Row
+    lane_header: Row
+    rows: list[Row]
+    identity_rows: list[Row]
+
+
+def plain(text: str) -> str:
+    """A cell as plain text: tags removed, entities decoded, whitespace collapsed."""
+    return " ".join(html.unescape(_TAG.sub(" ", text)).replace("*", " ").split())
+
+
+def sop_code_for(name: str) -> str:
+    text = name.casefold()
+    for phrase, short in _CODE_ABBREVIATIONS:
+        text = text.replace(phrase, short)
+    words = [w for w in re.split(r"[^a-z0-9-]+", text) if w and w not in _CODE_FILLER_WORDS]
+    return re.sub(r"-+", "-", "-".join(words)).strip("-")
+
+
+# --- reading sources into rows -------------------------------------------------------------
+
+
+def read_table_file(path: Path) -> list[SopDef]:
+    """Every SOP in a seed text file (.txt/.md), CSV file or XLSX workbook."""
+    source = path.name
+    if path.stat().st_size > MAX_IMPORT_BYTES:
+        raise CatalogError(source, f"berkas lebih dari {MAX_IMPORT_BYTES} byte")
+    suffix = path.suffix.casefold()
+    if suffix == ".xlsx":
+        return _from_workbook(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CatalogError(source, "bukan teks UTF-8") from None
+    if suffix == ".csv":
+        rows = [[cell for cell in row] for row in csv.reader(io.StringIO(text))]
+        return [_sop_from_table(_single_table(rows, default_title=path.stem, source=source),
+                                source=f"{source}: tabel 1")]
+    return parse_seed_text(text, source=source)
+
+
+def parse_seed_text(text: str, *, source: str) -> list[SopDef]:
+    """Every SOP section ("### SOP <name>" followed by its table and identity block)."""
+    sections: list[tuple[str, list[Row]]] = []
+    for line in text.splitlines():
+        heading = _HEADING.match(line.strip())
+        if heading:
+            sections.append((heading.group("title"), []))
+        elif sections:
+            sections[-1][1].append(line.split("\t"))
+    if not sections:
+        raise CatalogError(source, "tidak ada judul SOP ('### SOP <nama>') di berkas ini")
+    sops = []
+    for number, (title, rows) in enumerate(sections, start=1):
+        where = f"{source}: tabel {number}"
+        sops.append(_sop_from_table(_single_table(rows, default_title=title, source=where),
+                                    source=where))
+    return sops
+
+
+def _from_workbook(path: Path) -> list[SopDef]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    sops = []
+    for number, sheet in enumerate(workbook.worksheets, start=1):
+        rows = [["" if cell is None else str(cell) for cell in row]
+                for row in sheet.iter_rows(values_only=True)]
+        table = _single_table(rows, default_title=sheet.title, source=f"{path.name}: {sheet.title}")
+        sops.append(_sop_from_table(table, source=f"{path.name}: lembar {number}"))
+    workbook.close()
+    return sops
+
+
+def _is_blank(row: Row) -> bool:
+    return not any(cell.strip() for cell in row)
+
+
+def _single_table(rows: list[Row], *, default_title: str, source: str) -> ImportedTable:
+    header_index = next(
+        (i for i, row in enumerate(rows)
+         if len(row) > 1 and plain(row[0]).casefold().rstrip(".") == "no"
+         and plain(row[1]).casefold() in {"aktivitas", "kegiatan"}),
+        None,
+    )
+    if header_index is None or header_index + 1 >= len(rows):
+        raise CatalogError(source, "tidak ada baris judul tabel ('No.', 'Aktivitas', ...)")
+    body: list[Row] = []
+    index = header_index + 2
+    while index < len(rows) and not _is_blank(rows[index]):
+        if len(rows[index]) > 1 and plain(rows[index][1]):
+            body.append(rows[index])
+        index += 1
+    if not body:
+        raise CatalogError(source, "tabel tidak berisi langkah")
+    return ImportedTable(
+        title=default_title,
+        header=rows[header_index],
+        lane_header=rows[header_index + 1],
+        rows=body,
+        identity_rows=rows[index:],
+    )
+
+
+# --- turning a table into a definition ------------------------------------------------------
+
+
+def _lanes(table: ImportedTable) -> list[str]:
+    """Lane names from the header rows, up to the Mutu Baku columns.
+
+    Most tables name the lanes in the second header row, but some put one in the first
+    ("Pelaksana ... Kadis"), so each column takes whichever row names it.
+    """
+    lanes: list[str] = []
+    for column in range(2, len(table.lane_header)):
+        text = plain(table.lane_header[column])
+        if text.casefold() == "kelengkapan":
+            break
+        if not text and column < len(table.header):
+            text = plain(table.header[column])
+        role = canonical_role(text) or text
+        if text and text.casefold() != "pelaksana" and role not in lanes:
+            lanes.append(role)
+    return lanes
+
+
+def _mutu_baku_columns(table: ImportedTable) -> tuple[int, int]:
+    """Header positions of Kelengkapan and Waktu, for rows where no Waktu value is found."""
+    labels = [plain(cell).casefold() for cell in table.lane_header]
+    kelengkapan = labels.index("kelengkapan") if "kelengkapan" in labels else len(labels)
+    return kelengkapan, kelengkapan + 1
+
+
+def _mutu_baku(row: Row, table: ImportedTable) -> tuple[str, str, str, str]:
+    """(kelengkapan, waktu, output, ket) of one row, the Waktu cell found by its form."""
+    cells = [plain(cell) for cell in row]
+    waktu_at = next((i for i in range(2, len(cells)) if looks_like_waktu(cells[i])), None)
+    if waktu_at is None:
+        _, waktu_at = _mutu_baku_columns(table)
+    before = [c for c in cells[2:waktu_at] if c and c not in _STRAY_FLOW_LABELS]
+
+    def cell(i: int) -> str:
+        return cells[i] if i < len(cells) else ""
+
+    return (before[-1] if before else "", cell(waktu_at), cell(waktu_at + 1), cell(waktu_at + 2))
+
+
+def _first_performer(activity: str, lanes: list[str]) -> str | None:
+    """Step 1 has no predecessor: the first lane, unless the text says it receives from it."""
+    received_from = senders(activity)
+    return next((lane for lane in lanes if lane not in received_from), None)
+
+
+def _sop_from_table(table: ImportedTable, *, source: str) -> SopDef:
+    lanes = _lanes(table)
+    identity, name = _identity(table.identity_rows)
+    name = name or table.title
+    steps: list[StepDef] = []
+    performer: str | None = None
+    reason = ""
+    for seq, row in enumerate(table.rows, start=1):
+        activity = plain(row[1])
+        label = plain(row[0]) or None
+        kelengkapan, waktu, output, ket = _mutu_baku(row, table)
+        try:
+            target = parse_waktu(waktu)
+        except WaktuError as error:
+            raise CatalogError(source, str(error), step=seq, field="waktu") from None
+        if seq == 1:
+            performer = _first_performer(activity, lanes)
+            reason = "langkah pertama: lajur pertama yang tidak disebut sebagai pengirim"
+        steps.append(StepDef(
+            seq=seq, label=label, activity=activity, role=performer, kelengkapan=kelengkapan,
+            waktu=waktu, target=target, output=output, ket=ket,
+            interpretation_note=f"Pelaksana dibaca dari teks ({reason}); periksa.",
+        ))
+        handed_to = handoff_target(activity)
+        if handed_to is not None and handed_to in lanes:
+            performer, reason = handed_to, f"langkah {seq} menyerahkan kepada {handed_to}"
+        else:
+            reason = f"tidak ada serah terima di langkah {seq}, Pelaksana sama"
+    steps = _with_decisions(steps)
+    return SopDef(code=sop_code_for(name), name=name, lanes=tuple(lanes), steps=tuple(steps),
+                  identity=identity, source=source)
+
+
+def _with_decisions(steps: list[StepDef]) -> list[StepDef]:
+    """A "dikembalikan kepada X" step returns to the nearest preceding step performed by X."""
+    result = []
+    for step in steps:
+        named = return_role_named(step.activity)
+        if named is None or step.seq == len(steps):
+            result.append(step)
+            continue
+        role = named[1]
+        target = next((s.seq for s in reversed(steps[: step.seq - 1]) if s.role == role), None)
+        if target is None:
+            result.append(step)
+            continue
+        result.append(replace(step, decision=Decision(approve=step.seq + 1, return_to=target)))
+    return result
+
+
+# --- identity block -------------------------------------------------------------------------
+
+
+def _list_items(cell: str) -> tuple[str, ...]:
+    items = [plain(item) for item in _LIST_ITEM.findall(cell)]
+    if items:
+        return tuple(item for item in items if item)
+    text = plain(cell)
+    return (text,) if text else ()
+
+
+def _pairs(rows: list[Row]) -> Iterator[tuple[str, list[str]]]:
+    for row in rows:
+        cells = [c for c in row if c.strip()]
+        if cells:
+            yield plain(cells[0]).casefold(), cells
+
+
+def parse_approver(text: str) -> Approver:
+    """"Kepala Dinas ... Drs. Nama, MM. Pembina Utama Muda (IV/c) NIP. ..." -> parts."""
+    flat = plain(text)
+    nip_match = _NIP.search(flat)
+    nip = " ".join(nip_match.group("nip").split()) if nip_match else ""
+    rest = _NIP.sub("", flat).strip()
+    jabatan = ""
+    title_at = re.search(r"\b(?:Drs?|Dr|Ir|H|Prof)\.", rest)
+    if title_at and title_at.start() > 0:
+        jabatan, rest = rest[: title_at.start()].strip(), rest[title_at.start():]
+    pangkat_match = _PANGKAT.search(rest)
+    pangkat = pangkat_match.group(0).strip() if pangkat_match else ""
+    nama = rest[: pangkat_match.start()].strip() if pangkat_match else rest.strip()
+    return Approver(jabatan=jabatan, nama=nama, pangkat=pangkat, nip=nip)
+
+
+def _identity(rows: list[Row]) -> tuple[Identity, str]:
+    fields: dict[str, object] = {}
+    instansi: list[str] = []
+    name = ""
+    pairs = list(_pairs(rows))
+    for index, (key, cells) in enumerate(pairs):
+        following = pairs[index + 1][1] if index + 1 < len(pairs) else []
+        value = plain(cells[1]) if len(cells) > 1 else ""
+        if key == "nomor sop":
+            fields["nomor_sop"] = value
+        elif key.startswith("tanggal "):
+            fields[key.replace(" ", "_")] = value
+        elif key == "disahkan oleh":
+            fields["disahkan_oleh"] = parse_approver(cells[1] if len(cells) > 1 else "")
+        elif key == "nama sop":
+            name = value
+        elif key == "dasar hukum" and following:
+            fields["dasar_hukum"] = _list_items(following[0])
+            fields["kualifikasi_pelaksana"] = _list_items(following[1]) if len(following) > 1 else ()
+        elif key == "keterkaitan" and following:
+            fields["keterkaitan"] = _list_items(following[0])
+            fields["peralatan_perlengkapan"] = (
+                _list_items(following[1]) if len(following) > 1 else ())
+        elif key == "peringatan" and following:
+            fields["peringatan"] = plain(following[0])
+            fields["pencatatan_pendataan"] = plain(following[1]) if len(following) > 1 else ""
+        elif not fields and len(cells) == 1 and plain(cells[0]) and not key.startswith("<"):
+            instansi.append(plain(cells[0]))
+    identity = Identity(instansi=tuple(instansi), **fields)  # type: ignore[arg-type]
+    return identity, name
+
+

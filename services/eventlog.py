@@ -1,0 +1,352 @@
+"""Event logs in and out (DESIGN section 8): CSV import and export, XES export.
+
+CSV columns: case_id, sop_code, sop_version, step, event, timestamp, performer_role, unit,
+performer, recorded_by, note. Timestamps are ISO 8601; a naive one means WIB. The note of a
+`start` row carries what the case needs beyond its events, one item per line:
+
+    Penyusunan LKj Tahun 2025          <- the case title
+    periode: 2025                      <- optional period label
+    jadwal langkah 5: 2026-03-20T16:00:00+07:00   <- due date of a "Sesuai jadwal" step
+    ... any further lines are the starter's note
+
+so an exported log re-imports into an empty database to the same cases and the same metrics.
+An import replays every row through the workflow rules (services.workflow.replay) and either
+stores all of them or nothing; errors name the line as a spreadsheet shows it (header = 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import IO, Any
+from xml.sax.saxutils import quoteattr
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from db.models import Case, CaseSchedule, Event, Role, Sop, SopVersion, Step, Unit, User, Visit
+from services.accounts import Actor
+from services.formatting import WIB
+from services.workflow.replay import EVENT_KINDS, LogEvent, LogRejected, ReplayResult, replay
+
+COLUMNS = ("case_id", "sop_code", "sop_version", "step", "event", "timestamp",
+           "performer_role", "unit", "performer", "recorded_by", "note")
+MAX_EVENT_LOG_BYTES = 512 * 1024 * 1024
+_PERIOD = re.compile(r"^periode:\s*(?P<label>.+)$", re.IGNORECASE)
+_SCHEDULE = re.compile(r"^jadwal langkah\s+(?P<seq>\d+):\s*(?P<due>\S+)$", re.IGNORECASE)
+
+Period = tuple[datetime, datetime]
+
+
+# --- the start note ---------------------------------------------------------------------------
+
+
+def encode_start_note(title: str, period_label: str | None, schedule: dict[int, datetime],
+                      note: str | None) -> str:
+    lines = [title]
+    if period_label:
+        lines.append(f"periode: {period_label}")
+    lines += [f"jadwal langkah {seq}: {due.astimezone(WIB).isoformat()}"
+              for seq, due in sorted(schedule.items())]
+    if note:
+        lines.append(note)
+    return "\n".join(lines)
+
+
+def decode_start_note(text: str) -> tuple[str | None, str | None, dict[int, datetime], str | None]:
+    lines = text.splitlines()
+    if not lines:
+        return None, None, {}, None
+    title, period, schedule, rest = lines[0].strip() or None, None, {}, []
+    for line in lines[1:]:
+        if match := _PERIOD.match(line.strip()):
+            period = match.group("label").strip()
+        elif match := _SCHEDULE.match(line.strip()):
+            schedule[int(match.group("seq"))] = parse_timestamp(match.group("due"))
+        else:
+            rest.append(line)
+    note = "\n".join(rest).strip() or None
+    return title, period, schedule, note
+
+
+def parse_timestamp(text: str) -> datetime:
+    """ISO 8601; a timestamp without an offset is WIB."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=WIB)
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        row = _row_of_offset(data, error.start)
+        raise LogRejected(row, "berkas bukan teks UTF-8 (simpan ulang sebagai CSV UTF-8).") from None
+
+
+def _row_of_offset(data: bytes, offset: int) -> int:
+    """The spreadsheet row holding byte `offset` (newlines inside quotes do not start rows)."""
+    row, quoted = 1, False
+    for byte in data[:offset]:
+        if byte == 0x22:  # '"': doubled quotes toggle twice, so the state stays right
+            quoted = not quoted
+        elif byte == 0x0A and not quoted:
+            row += 1
+    return row
+
+
+def parse_event_csv(data: bytes) -> Iterator[LogEvent]:
+    """The rows of an event-log CSV, checked field by field (a generator: errors come as the
+    bad row is reached, before anything is stored)."""
+    if len(data) > MAX_EVENT_LOG_BYTES:
+        raise LogRejected(1, f"berkas lebih dari {MAX_EVENT_LOG_BYTES // (1024 * 1024)} MB.")
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    try:
+        header = [column.strip() for column in next(reader)]
+    except StopIteration:
+        raise LogRejected(1, "berkas kosong: baris judul kolom tidak ada.") from None
+    missing = [column for column in COLUMNS if column not in header]
+    if missing:
+        raise LogRejected(1, f"kolom wajib tidak ada: {', '.join(missing)}.")
+    position = {column: header.index(column) for column in COLUMNS}
+    # Rows as a spreadsheet numbers them: the header is row 1, a quoted multi-line note is one
+    # row, and an empty line is an (empty) row too.
+    line = 1
+    try:
+        for line, row in enumerate(reader, start=2):
+            if any(cell.strip() for cell in row):
+                yield _row(row, line, position)
+    except csv.Error as error:
+        raise LogRejected(line + 1, f"format CSV rusak ({error}).") from None
+
+
+def _row(row: list[str], line: int, position: dict[str, int]) -> LogEvent:
+    def cell(column: str) -> str:
+        index = position[column]
+        return row[index].strip() if index < len(row) else ""
+
+    kind = cell("event").lower()
+    if kind not in EVENT_KINDS:
+        raise LogRejected(line, f"event '{cell('event')}' tidak dikenal "
+                                f"(harus salah satu dari: {', '.join(EVENT_KINDS)}).")
+    case_ref = cell("case_id")
+    if not case_ref or len(case_ref) > 64:
+        raise LogRejected(line, "case_id wajib diisi (maksimal 64 karakter).")
+    try:
+        at = parse_timestamp(cell("timestamp"))
+    except ValueError:
+        raise LogRejected(line, f"timestamp '{cell('timestamp')}' bukan waktu ISO 8601 "
+                                "(contoh: 2026-03-02T08:15:00+07:00).") from None
+    step_text, version_text = cell("step"), cell("sop_version")
+    if kind in ("start", "cancel"):
+        if step_text:
+            raise LogRejected(line, f"kolom step harus kosong pada event '{kind}'.")
+        seq = None
+    elif not step_text.isdigit():
+        raise LogRejected(line, f"step '{step_text}' harus nomor urut langkah (1, 2, ...).")
+    else:
+        seq = int(step_text)
+    if version_text and not version_text.isdigit():
+        raise LogRejected(line, f"sop_version '{version_text}' harus bilangan bulat atau kosong.")
+    note = row[position["note"]] if position["note"] < len(row) else ""
+    extra: dict[str, Any] = {}
+    if kind == "start":
+        try:
+            title, period, schedule, note_rest = decode_start_note(note)
+        except ValueError:
+            raise LogRejected(line, "tanggal jadwal pada catatan 'start' bukan waktu ISO 8601.") from None
+        extra = {"title": title, "period_label": period, "schedule": schedule}
+        note = note_rest or ""
+    return LogEvent(
+        line=line, case_ref=case_ref, sop_code=cell("sop_code"),
+        sop_version=int(version_text) if version_text else None, seq=seq, kind=kind, at=at,
+        performer_role=cell("performer_role") or None, unit=cell("unit") or None,
+        performer=cell("performer") or None, recorded_by=cell("recorded_by") or None,
+        note=note.strip() or None, **extra,
+    )
+
+
+def named_units(data: bytes) -> set[str]:
+    """The units a CSV log names (a light first pass: only that column)."""
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    header = [column.strip() for column in next(reader, [])]
+    if "unit" not in header:
+        return set()
+    index = header.index("unit")
+    return {row[index].strip() for row in reader if len(row) > index and row[index].strip()}
+
+
+def import_event_csv(session: Session, *, data: bytes, actor: Actor, now: datetime,
+                     progress: Callable[[int], None] | None = None) -> ReplayResult:
+    """Replay a CSV event log into the database (inside the caller's transaction)."""
+    events = parse_event_csv(data)  # checks size, encoding and header before the first pass
+    first = next(events, None)
+    if first is None:
+        return replay(session, events=[], actor=actor, now=now)
+    return replay(session, events=itertools.chain([first], events), actor=actor, now=now,
+                  named_units=named_units(data), progress=progress)
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def _cases_in(period: Period | None):  # type: ignore[no-untyped-def]
+    """Whole cases with any event in the period (a log of whole cases stays replayable)."""
+    if period is None:
+        return None
+    inner = aliased(Event)
+    return exists().where(inner.case_id == Case.id, inner.occurred_at >= period[0],
+                          inner.occurred_at < period[1])
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(WIB).isoformat()
+
+
+def export_event_csv(session: Session, *, out: IO[str], period: Period | None = None,
+                     progress: Callable[[int], None] | None = None) -> int:
+    """Write the event log; returns the number of events written."""
+    performer, recorder = aliased(User), aliased(User)
+    query = (
+        select(Event.id, Case.id, Case.ref, Sop.code, SopVersion.version, Event.step_seq,
+               Event.kind,
+               Event.occurred_at, Role.name, Unit.code,
+               func.coalesce(performer.username,
+                             Event.details["names"]["performer"].as_string()),
+               func.coalesce(recorder.username,
+                             Event.details["names"]["recorded_by"].as_string()),
+               Event.note, Case.title, Case.period_label)
+        .join(Case, Event.case_id == Case.id)
+        .join(SopVersion, Case.sop_version_id == SopVersion.id)
+        .join(Sop, SopVersion.sop_id == Sop.id)
+        .outerjoin(Role, Event.performer_role_id == Role.id)
+        .outerjoin(Unit, Event.unit_id == Unit.id)
+        .outerjoin(performer, Event.performer_user_id == performer.id)
+        .outerjoin(recorder, Event.recorded_by_user_id == recorder.id)
+        .where(Event.kind != "correction")
+        .order_by(Case.id, Event.event_no)
+    )
+    within = _cases_in(period)
+    if within is not None:
+        query = query.where(within)
+    schedules: dict[int, dict[int, datetime]] = {}
+    for case_id, seq, due in session.execute(select(CaseSchedule.case_id, CaseSchedule.step_seq,
+                                                    CaseSchedule.due_at)):
+        schedules.setdefault(case_id, {})[seq] = due
+    corrections = _corrections(session)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    for (event_id, case_id, ref, code, version, seq, kind, at, role, unit, performer_name,
+         recorder_name, note, title, period_label) in session.execute(
+            query.execution_options(yield_per=10_000)):
+        if event_id in corrections:
+            corrected = corrections[event_id]
+            at = parse_timestamp(corrected["occurred_at"]) if "occurred_at" in corrected else at
+            note = corrected.get("note", note)
+        if kind == "start":
+            note = encode_start_note(title, period_label, schedules.get(case_id, {}), note)
+        writer.writerow((ref, code, version, "" if seq is None else seq, kind, _iso(at),
+                         role or "", unit or "", performer_name or "", recorder_name or "",
+                         note or ""))
+        count += 1
+        if progress is not None and count % 10_000 == 0:
+            progress(count)
+    return count
+
+
+def _corrections(session: Session) -> dict[int, dict[str, str]]:
+    """Per corrected event, its corrected values (later corrections win)."""
+    corrected: dict[int, dict[str, str]] = {}
+    for original, details in session.execute(
+            select(Event.corrects_event_id, Event.details).where(Event.kind == "correction")
+            .order_by(Event.case_id, Event.event_no)):
+        corrected.setdefault(original, {}).update(
+            {k: v for k, v in (details or {}).items() if k in ("note", "occurred_at")})
+    return corrected
+
+
+XES_HEADER = """<?xml version="1.0" encoding="UTF-8"?>
+<log xes.version="1849.2016" xes.features="nested-attributes" xmlns="http://www.xes-standard.org/">
+  <extension name="Concept" prefix="concept" uri="http://www.xes-standard.org/concept.xesext"/>
+  <extension name="Time" prefix="time" uri="http://www.xes-standard.org/time.xesext"/>
+  <extension name="Organizational" prefix="org" uri="http://www.xes-standard.org/org.xesext"/>
+  <extension name="Lifecycle" prefix="lifecycle" uri="http://www.xes-standard.org/lifecycle.xesext"/>
+  <global scope="trace">
+    <string key="concept:name" value="__INVALID__"/>
+  </global>
+  <global scope="event">
+    <string key="concept:name" value="__INVALID__"/>
+    <date key="time:timestamp" value="1970-01-01T00:00:00.000+00:00"/>
+    <string key="lifecycle:transition" value="complete"/>
+  </global>
+  <classifier name="Aktivitas" keys="concept:name"/>
+  <classifier name="Aktivitas dan siklus" keys="concept:name lifecycle:transition"/>
+  <string key="concept:name" value="Pantau SOP"/>
+"""
+
+
+def _xes_time(at: datetime) -> str:
+    local = at.astimezone(WIB)
+    return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}+07:00"
+
+
+def _xes_string(key: str, value: str) -> str:
+    return f"<string key={quoteattr(key)} value={quoteattr(value)}/>"
+
+
+def export_xes(session: Session, *, out: IO[str], period: Period | None = None,
+               progress: Callable[[int], None] | None = None) -> int:
+    """IEEE 1849 XES: one trace per case; per visit a `start` event (when begun) and a
+    `complete` event when it ended, named by step label and activity. Returns traces written."""
+    performer = aliased(User)
+    query = (
+        select(Case.id, Case.ref, Case.title, Sop.code, Case.status, Step.seq, Step.label,
+               Step.activity, Role.name, performer.username, Visit.begun_at, Visit.ended_at,
+               Visit.outcome, Visit.pass_no)
+        .join(Case, Visit.case_id == Case.id)
+        .join(Step, Visit.step_id == Step.id)
+        .join(SopVersion, Case.sop_version_id == SopVersion.id)
+        .join(Sop, SopVersion.sop_id == Sop.id)
+        .join(Role, Visit.role_id == Role.id)
+        .outerjoin(performer, Visit.performer_user_id == performer.id)
+        .order_by(Case.id, Visit.id)
+    )
+    within = _cases_in(period)
+    if within is not None:
+        query = query.where(within)
+    out.write(XES_HEADER)
+    traces, current = 0, None
+    for (case_id, ref, title, code, status, seq, label, activity, role, username, begun_at,
+         ended_at, outcome, pass_no) in session.execute(query.execution_options(yield_per=10_000)):
+        if case_id != current:
+            if current is not None:
+                out.write("  </trace>\n")
+            current, traces = case_id, traces + 1
+            out.write(f"  <trace>{_xes_string('concept:name', ref)}"
+                      f"{_xes_string('pantau:sop', code)}{_xes_string('pantau:title', title)}"
+                      f"{_xes_string('pantau:status', status)}\n")
+            if progress is not None and traces % 1_000 == 0:
+                progress(traces)
+        name = f"{label or '–'}. {activity}"
+        common = (f"{_xes_string('concept:name', name)}{_xes_string('org:role', role)}"
+                  f"{_xes_string('org:resource', username or role)}"
+                  f"<int key=\"pantau:step\" value=\"{seq}\"/><int key=\"pantau:pass\" value=\"{pass_no}\"/>")
+        if begun_at is not None:
+            out.write(f"    <event>{common}<date key=\"time:timestamp\" value=\"{_xes_time(begun_at)}\"/>"
+                      f"{_xes_string('lifecycle:transition', 'start')}</event>\n")
+        if ended_at is not None and outcome != "closed":
+            out.write(f"    <event>{common}<date key=\"time:timestamp\" value=\"{_xes_time(ended_at)}\"/>"
+                      f"{_xes_string('lifecycle:transition', 'complete')}"
+                      f"{_xes_string('pantau:outcome', outcome)}</event>\n")
+    if current is not None:
+        out.write("  </trace>\n")
+    out.write("</log>\n")
+    return traces
+

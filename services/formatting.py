@@ -1,0 +1,28 @@
+"""Indonesian display formats ("23 Nov 2026 14.05 WIB"), shared by pages and reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+WIB = ZoneInfo("Asia/Pontianak")
+MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+
+def format_wib(instant: datetime) -> str:
+    local = instant.astimezone(WIB)
+    return f"{local.day} {MONTHS_SHORT[local.month - 1]} {local.year} {local:%H.%M} WIB"
+
+
+def format_minutes(minutes: float | None) -> str:
+    """Working minutes as "1 hari 2 jam 5 menit" (a working day is 450 minutes)."""
+    if minutes is None:
+        return "–"
+    from services.catalog.waktu import WORKDAY_MINUTES
+
+    total = round(minutes)
+    days, rest = divmod(total, WORKDAY_MINUTES)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} hari" if days else "", f"{hours} jam" if hours else "",
+             f"{mins} menit" if mins or not (days or hours) else ""]
+    return " ".join(part for part in parts if part)

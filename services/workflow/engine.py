@@ -1,0 +1,500 @@
+"""The workflow engine against the database: one action, one transaction.
+
+Every action takes the acting user and checks the permission here (hiding a button is not
+security). Recording on behalf of a role needs the recorder permission and stores both the
+performer (role, and user when known) and the recorder.
+
+Concurrency: the case row is locked (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite write
+sessions hold the database lock from BEGIN) and the case's `last_event_no` is advanced with a
+version check; `event (case_id, event_no)` is unique and at most one visit per case is open.
+Of two users acting on the same visit, one commits and the other gets ConcurrentAction or,
+having waited for the lock, a refusal that names what the first one did.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from db.models import (
+    Case,
+    CaseSchedule,
+    Event,
+    Role,
+    Sop,
+    SopVersion,
+    Step,
+    Unit,
+    User,
+    Visit,
+    VisitUnit,
+)
+from services.accounts import Actor
+from services.clock import utcnow
+from services.errors import ConcurrentAction, InvalidInput, NotFound, PermissionDenied
+from services.organisation import multi_unit_ids
+from services.workflow.model import (
+    CaseEnded,
+    CaseState,
+    EventFact,
+    Fact,
+    OpenVisit,
+    SopPlan,
+    StepKind,
+    StepPlan,
+    UnitSubmitted,
+    VisitBegun,
+    VisitEnded,
+    VisitOpened,
+    bounded_note,
+    check_not_future,
+    required_reason,
+)
+
+MAX_TITLE = 200
+MAX_DETAILS_JSON = 4000
+CANCELLING_ROLES = frozenset({"Kadis", "Sekretaris"})
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What an action recorded, and what comes next (for the confirmation message)."""
+
+    case_id: int
+    case_ref: str
+    event_no: int
+    kind: str
+    seq: int | None
+    at: datetime
+    status: str
+    next_seq: int | None
+    next_role: str | None
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_plan(session: Session, *, version_id: int) -> SopPlan:
+    version = session.get(SopVersion, version_id)
+    if version is None:
+        raise NotFound("Versi SOP tidak ditemukan.")
+    rows = session.execute(
+        select(Step, Role.name).join(Role, Step.role_id == Role.id)
+        .where(Step.sop_version_id == version_id).order_by(Step.seq)
+    ).all()
+    steps = tuple(
+        StepPlan(step_id=step.id, seq=step.seq, role=role, role_id=step.role_id,
+                 target_kind=step.target_kind, target_minutes=step.target_minutes,
+                 approve_seq=step.approve_seq, return_seq=step.return_seq,
+                 multi_unit=step.multi_unit)
+        for step, role in rows
+    )
+    code = session.scalar(select(Sop.code).where(Sop.id == version.sop_id))
+    return SopPlan(code=code, name=version.name, version=version.version,
+                   version_id=version.id, steps=steps)
+
+
+def current_version_id(session: Session, *, sop_code: str) -> int:
+    version_id = session.scalar(
+        select(SopVersion.id).join(Sop).where(Sop.code == sop_code)
+        .order_by(SopVersion.version.desc()).limit(1))
+    if version_id is None:
+        raise NotFound(f"SOP '{sop_code}' tidak ada di katalog.")
+    return version_id
+
+
+def _locked_case(session: Session, case_id: int) -> Case:
+    case = session.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    if case is None:
+        raise NotFound("Kasus tidak ditemukan.")
+    return case
+
+
+def _state(session: Session, case: Case, plan: SopPlan) -> CaseState:
+    visit = session.scalar(select(Visit).where(Visit.case_id == case.id,
+                                               Visit.ended_at.is_(None)))
+    open_visit = None
+    if visit is not None:
+        pending = set(session.scalars(select(VisitUnit.unit_id).where(
+            VisitUnit.visit_id == visit.id, VisitUnit.submitted_at.is_(None))))
+        open_visit = OpenVisit(ref=visit.id, step=plan.step(visit.seq),
+                               available_at=visit.available_at, begun_at=visit.begun_at,
+                               units_pending=pending)
+    passes = {seq: count for seq, count in session.execute(
+        select(Visit.seq, func.count()).where(Visit.case_id == case.id).group_by(Visit.seq))}
+    schedule = {seq: due for seq, due in session.execute(
+        select(CaseSchedule.step_seq, CaseSchedule.due_at).where(CaseSchedule.case_id == case.id))}
+    return CaseState(plan=plan, status=case.status, last_event_no=case.last_event_no,
+                     last_event_at=case.last_event_at, open_visit=open_visit, passes=passes,
+                     schedule=schedule, multi_unit_ids=multi_unit_ids(session))
+
+
+# --- permissions ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Attribution:
+    role_id: int | None
+    performer_user_id: int | None
+    recorded_by_user_id: int | None
+
+
+def _attribute(session: Session, *, actor: Actor, step: StepPlan,
+               on_behalf_of: str | None) -> Attribution:
+    """Who performed (the step's role, a user when known) and who recorded."""
+    if on_behalf_of is None and actor.holds(step.role):
+        return Attribution(step.role_id, actor.user_id, actor.user_id)
+    if not actor.may_record_for_others:
+        raise PermissionDenied(
+            f"Langkah {step.seq} dilaksanakan oleh {step.role}. Anda tidak memegang peran itu "
+            "dan tidak berwenang mencatat atas nama peran lain.")
+    performer_id = None
+    if on_behalf_of:
+        performer = session.scalar(select(User).where(User.username == on_behalf_of))
+        if performer is None or not performer.is_active:
+            raise InvalidInput(f"Pengguna '{on_behalf_of}' tidak ada atau tidak aktif.")
+        if step.role not in {role.name for role in performer.roles}:
+            raise InvalidInput(f"{performer.full_name} tidak memegang peran {step.role}.")
+        performer_id = performer.id
+    return Attribution(step.role_id, performer_id, actor.user_id)
+
+
+def _unit_id(session: Session, *, actor: Actor, step: StepPlan, unit_code: str | None,
+             on_behalf: bool) -> int | None:
+    if not step.multi_unit:
+        return None
+    if unit_code is None:
+        if actor.unit_id is None:
+            raise InvalidInput(f"Langkah {step.seq} diserahkan per unit: pilih unitnya.")
+        return actor.unit_id
+    unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
+    if unit_id is None:
+        raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
+    if unit_id != actor.unit_id and not on_behalf:
+        raise PermissionDenied("Anda hanya dapat menyerahkan untuk unit Anda sendiri; "
+                               "penyerahan unit lain dicatat oleh pencatat.")
+    return unit_id
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+def start_case(
+    session: Session, *, actor: Actor, sop_code: str, title: str, at: datetime,
+    period_label: str | None = None, schedule: Mapping[int, datetime] | None = None,
+    unit_code: str | None = None, note: str | None = None, now: datetime | None = None,
+) -> Recorded:
+    now = now or utcnow()
+    plan = load_plan(session, version_id=current_version_id(session, sop_code=sop_code))
+    first = plan.step(1)
+    if not (actor.holds(first.role) or actor.may_record_for_others):
+        raise PermissionDenied(f"Kasus {plan.name} dimulai oleh {first.role} atau pencatat; "
+                               "Anda tidak berwenang memulainya.")
+    title = title.strip()
+    if not 3 <= len(title) <= MAX_TITLE:
+        raise InvalidInput(f"Judul kasus wajib diisi, 3 sampai {MAX_TITLE} karakter.")
+    period_label = bounded_note(period_label, limit=40, what="Periode")
+    unit_id = actor.unit_id  # the case belongs to the starter's unit unless another is chosen
+    if unit_code is not None:
+        unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
+        if unit_id is None:
+            raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
+    state, facts = CaseState.start(plan=plan, at=at, now=now, schedule=schedule or {},
+                                   multi_unit_ids=multi_unit_ids(session), note=note)
+    role_id = first.role_id if actor.holds(first.role) else _any_role_id(session, actor)
+    case = Case(
+        ref=_new_ref(session, plan.code, at), sop_version_id=plan.version_id, unit_id=unit_id,
+        title=title, period_label=period_label, status="active", started_at=at,
+        created_by_user_id=actor.user_id, last_event_no=0, last_event_at=at,
+    )
+    session.add(case)
+    session.flush()
+    for seq, due_at in (schedule or {}).items():
+        session.add(CaseSchedule(case_id=case.id, step_seq=seq, due_at=due_at))
+    return _store(session, case=case, state=state, facts=facts, now=now,
+                  attribution=Attribution(role_id, actor.user_id, actor.user_id),
+                  expected_event_no=0, details=None)
+
+
+def _any_role_id(session: Session, actor: Actor) -> int | None:
+    if not actor.roles:
+        return None
+    return session.scalar(select(Role.id).where(Role.name == sorted(actor.roles)[0]))
+
+
+def _new_ref(session: Session, code: str, at: datetime) -> str:
+    prefix = f"{code}-{at.year}-"
+    taken = session.scalars(select(Case.ref).where(Case.ref.like(f"{prefix}%"))).all()
+    numbers = [int(ref[len(prefix):]) for ref in taken if ref[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+
+
+def record_step(
+    session: Session, *, actor: Actor, case_id: int, kind: StepKind, seq: int, at: datetime,
+    visit_id: int | None = None, on_behalf_of: str | None = None, unit_code: str | None = None,
+    note: str | None = None, details: dict[str, Any] | None = None, now: datetime | None = None,
+) -> Recorded:
+    """Begin, complete, approve or return step `seq` of a case.
+
+    `visit_id`, when given, is the visit the user was looking at: if someone else has acted
+    on it meanwhile, the action is refused instead of landing on the next visit.
+    """
+    now = now or utcnow()
+    case = _locked_case(session, case_id)
+    plan = load_plan(session, version_id=case.sop_version_id)
+    state = _state(session, case, plan)
+    if visit_id is not None and (state.open_visit is None or state.open_visit.ref != visit_id):
+        raise ConcurrentAction("Langkah ini baru saja dicatat oleh pengguna lain. Muat ulang "
+                               "untuk melihat keadaan kasus terbaru.")
+    step = plan.step(seq)
+    attribution = _attribute(session, actor=actor, step=step, on_behalf_of=on_behalf_of)
+    on_behalf = attribution.performer_user_id != actor.user_id or on_behalf_of is not None
+    unit_id = (_unit_id(session, actor=actor, step=step, unit_code=unit_code, on_behalf=on_behalf)
+               if kind == "complete" else None)
+    facts = state.apply(kind=kind, seq=seq, at=at, now=now, unit_id=unit_id, note=note)
+    return _store(session, case=case, state=state, facts=facts, now=now, attribution=attribution,
+                  expected_event_no=case.last_event_no, details=_checked_details(details))
+
+
+def begin_step(session: Session, **kwargs: Any) -> Recorded:
+    return record_step(session, kind="begin", **kwargs)
+
+
+def complete_step(session: Session, **kwargs: Any) -> Recorded:
+    return record_step(session, kind="complete", **kwargs)
+
+
+def approve_step(session: Session, **kwargs: Any) -> Recorded:
+    return record_step(session, kind="approve", **kwargs)
+
+
+def return_step(session: Session, *, reason: str, **kwargs: Any) -> Recorded:
+    return record_step(session, kind="return", note=reason, **kwargs)
+
+
+def cancel_case(session: Session, *, actor: Actor, case_id: int, at: datetime, reason: str,
+                now: datetime | None = None) -> Recorded:
+    now = now or utcnow()
+    case = _locked_case(session, case_id)
+    if not (actor.is_admin or actor.roles & CANCELLING_ROLES
+            or (actor.user_id is not None and actor.user_id == case.created_by_user_id)):
+        raise PermissionDenied("Kasus hanya dapat dibatalkan oleh Kadis, Sekretaris, admin, "
+                               "atau yang memulainya.")
+    plan = load_plan(session, version_id=case.sop_version_id)
+    state = _state(session, case, plan)
+    facts = state.cancel(at=at, now=now, reason=reason)
+    return _store(session, case=case, state=state, facts=facts, now=now,
+                  attribution=Attribution(_any_role_id(session, actor), actor.user_id,
+                                          actor.user_id),
+                  expected_event_no=case.last_event_no, details=None)
+
+
+def _checked_details(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not details:
+        return None
+    if len(json.dumps(details, ensure_ascii=False)) > MAX_DETAILS_JSON:
+        raise InvalidInput("Kelengkapan dan Output terlalu panjang untuk dicatat.")
+    return details
+
+
+# --- storing facts --------------------------------------------------------------------------
+
+
+def _store(session: Session, *, case: Case, state: CaseState, facts: list[Fact], now: datetime,
+           attribution: Attribution, expected_event_no: int,
+           details: dict[str, Any] | None) -> Recorded:
+    try:
+        return _write(session, case=case, state=state, facts=facts, now=now,
+                      attribution=attribution, expected_event_no=expected_event_no,
+                      details=details)
+    except IntegrityError as error:
+        raise ConcurrentAction("Kasus ini baru saja diubah oleh pengguna lain; tindakan Anda "
+                               "tidak dicatat. Muat ulang lalu coba lagi.") from error
+
+
+def _write(session: Session, *, case: Case, state: CaseState, facts: list[Fact], now: datetime,
+           attribution: Attribution, expected_event_no: int,
+           details: dict[str, Any] | None) -> Recorded:
+    # The version check: only the writer that saw the case's current event number advances it.
+    ended = next((f for f in facts if isinstance(f, CaseEnded)), None)
+    values: dict[str, Any] = {"last_event_no": state.last_event_no,
+                              "last_event_at": state.last_event_at}
+    if ended is not None:
+        values.update(status=ended.status, ended_at=ended.at, cancel_reason=ended.reason)
+    moved = session.execute(
+        update(Case).where(Case.id == case.id, Case.last_event_no == expected_event_no)
+        .values(**values).execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        raise ConcurrentAction("Kasus ini baru saja diubah oleh pengguna lain; tindakan Anda "
+                               "tidak dicatat. Muat ulang lalu coba lagi.")
+    # Facts come in the order they happened: the current visit ends before the next opens.
+    visit_ids: dict[int, int] = {}  # provisional (negative) ref -> database id
+    event_ids: dict[int, int] = {}  # event_no -> database id
+    last: EventFact | None = None
+    for fact in facts:
+        if isinstance(fact, EventFact):
+            last = fact
+            event_ids[fact.event_no] = session.execute(insert(Event).values(
+                case_id=case.id, event_no=fact.event_no, kind=fact.kind, step_seq=fact.seq,
+                visit_id=visit_ids.get(fact.visit_ref, fact.visit_ref), unit_id=fact.unit_id,
+                occurred_at=fact.at, recorded_at=now, performer_role_id=attribution.role_id,
+                performer_user_id=attribution.performer_user_id,
+                recorded_by_user_id=attribution.recorded_by_user_id, note=fact.note,
+                details=details if fact.kind != "start" else None,
+            ).returning(Event.id)).scalar_one()
+        elif isinstance(fact, VisitOpened):
+            visit_ids[fact.ref] = session.execute(insert(Visit).values(
+                case_id=case.id, step_id=fact.step.step_id, seq=fact.step.seq,
+                pass_no=fact.pass_no, available_at=fact.available_at,
+                target_minutes=fact.target_minutes, due_at=fact.due_at,
+                role_id=fact.step.role_id, unit_id=case.unit_id,
+            ).returning(Visit.id)).scalar_one()
+            if fact.unit_ids:
+                session.execute(insert(VisitUnit), [
+                    {"visit_id": visit_ids[fact.ref], "unit_id": unit_id}
+                    for unit_id in fact.unit_ids])
+        elif isinstance(fact, VisitBegun):
+            _update_open_visit(session, fact.ref, begun_at=fact.at)
+        elif isinstance(fact, UnitSubmitted):
+            session.execute(update(VisitUnit).where(
+                VisitUnit.visit_id == fact.ref, VisitUnit.unit_id == fact.unit_id,
+                VisitUnit.submitted_at.is_(None),
+            ).values(submitted_at=fact.at, submitted_event_id=event_ids[fact.event_no]))
+        elif isinstance(fact, VisitEnded):
+            _update_open_visit(session, fact.ref, ended_at=fact.at, outcome=fact.outcome,
+                               performer_user_id=attribution.performer_user_id,
+                               recorded_by_user_id=attribution.recorded_by_user_id)
+    session.flush()
+    assert last is not None
+    following = state.open_visit
+    return Recorded(case_id=case.id, case_ref=case.ref, event_no=last.event_no, kind=last.kind,
+                    seq=last.seq, at=last.at, status=state.status,
+                    next_seq=following.step.seq if following else None,
+                    next_role=following.step.role if following else None)
+
+
+def _update_open_visit(session: Session, visit_id: int, **values: Any) -> None:
+    changed = session.execute(
+        update(Visit).where(Visit.id == visit_id, Visit.ended_at.is_(None)).values(**values)
+        .execution_options(synchronize_session=False))
+    if changed.rowcount != 1:
+        raise ConcurrentAction("Langkah ini baru saja dicatat oleh pengguna lain; tindakan Anda "
+                               "tidak dicatat.")
+
+
+# --- corrections ----------------------------------------------------------------------------
+
+
+def correct_event(
+    session: Session, *, actor: Actor, case_id: int, event_no: int, reason: str,
+    note: str | None = None, occurred_at: datetime | None = None, now: datetime | None = None,
+) -> Recorded:
+    """Correct a recorded event by a new `correction` event that references it.
+
+    The original stays as it was (events are append-only). A note may be corrected on any
+    event; the time only on the case's latest event (a later event would otherwise precede
+    it), and the visits and the case follow the corrected time.
+    """
+    now = now or utcnow()
+    original = session.scalar(select(Event).where(Event.case_id == case_id,
+                                                  Event.event_no == event_no))
+    if original is None or original.kind == "correction":
+        raise NotFound("Kejadian yang akan dikoreksi tidak ditemukan.")
+    case = _locked_case(session, original.case_id)
+    if not (actor.is_admin or (actor.user_id is not None
+                               and actor.user_id == original.recorded_by_user_id)):
+        raise PermissionDenied("Koreksi hanya oleh admin atau oleh yang mencatat kejadian itu.")
+    reason = required_reason(reason, "Alasan koreksi")
+    if note is None and occurred_at is None:
+        raise InvalidInput("Tidak ada yang dikoreksi: isi catatan baru atau waktu baru.")
+    details: dict[str, Any] = {"reason": reason}
+    if note is not None:
+        details["note"] = bounded_note(note) or ""
+    if occurred_at is not None:
+        _move_latest_event(session, case=case, original=original, at=occurred_at, now=now)
+        details["occurred_at"] = occurred_at.isoformat()
+    expected = case.last_event_no
+    moved = session.execute(
+        update(Case).where(Case.id == case.id, Case.last_event_no == expected)
+        .values(last_event_no=expected + 1).execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        raise ConcurrentAction("Kasus ini baru saja diubah oleh pengguna lain; koreksi tidak "
+                               "dicatat. Muat ulang lalu coba lagi.")
+    try:
+        session.execute(insert(Event).values(
+            case_id=case.id, event_no=expected + 1, kind="correction",
+            step_seq=original.step_seq, visit_id=original.visit_id, occurred_at=now,
+            recorded_at=now, performer_user_id=actor.user_id, recorded_by_user_id=actor.user_id,
+            note=reason, details=details, corrects_event_id=original.id))
+        session.flush()
+    except IntegrityError as error:
+        raise ConcurrentAction("Kasus ini baru saja diubah oleh pengguna lain; koreksi tidak "
+                               "dicatat.") from error
+    session.refresh(case)
+    return Recorded(case_id=case.id, case_ref=case.ref, event_no=expected + 1,
+                    kind="correction", seq=original.step_seq, at=now, status=case.status,
+                    next_seq=None, next_role=None)
+
+
+def _effective_time(session: Session, event: Event) -> datetime:
+    corrected = session.scalars(
+        select(Event.details).where(Event.corrects_event_id == event.id)
+        .order_by(Event.event_no.desc())).all()
+    for details in corrected:
+        if details and "occurred_at" in details:
+            return datetime.fromisoformat(details["occurred_at"])
+    return event.occurred_at
+
+
+def _move_latest_event(session: Session, *, case: Case, original: Event, at: datetime,
+                       now: datetime) -> None:
+    later = session.scalar(select(func.max(Event.event_no)).where(
+        Event.case_id == case.id, Event.kind != "correction"))
+    if later != original.event_no:
+        raise InvalidInput("Waktu hanya dapat dikoreksi pada kejadian terakhir kasus ini; untuk "
+                           "kejadian yang lebih awal, koreksi catatannya.")
+    check_not_future(at, now)
+    previous = session.scalar(select(Event).where(
+        Event.case_id == case.id, Event.kind != "correction",
+        Event.event_no < original.event_no).order_by(Event.event_no.desc()).limit(1))
+    if previous is not None and at < _effective_time(session, previous):
+        raise InvalidInput("Waktu baru lebih awal dari kejadian sebelumnya pada kasus ini.")
+    old = _effective_time(session, original)
+    visit_values: dict[str, Any] = {}
+    if original.kind == "begin":
+        visit_values = {"begun_at": at}
+    elif original.kind in ("complete", "approve", "return"):
+        visit = session.get(Visit, original.visit_id)
+        if visit is not None and visit.ended_at == old:
+            visit_values = {"ended_at": at}
+        if original.unit_id is not None:
+            session.execute(update(VisitUnit).where(
+                VisitUnit.visit_id == original.visit_id, VisitUnit.unit_id == original.unit_id,
+            ).values(submitted_at=at))
+    if visit_values:
+        session.execute(update(Visit).where(Visit.id == original.visit_id).values(**visit_values)
+                        .execution_options(synchronize_session=False))
+    # The visit this event opened (created after the one it ended) moves with it.
+    if original.kind in ("start", "complete", "approve", "return"):
+        session.execute(update(Visit).where(
+            Visit.case_id == case.id, Visit.available_at == old,
+            Visit.id > (original.visit_id or 0),
+        ).values(available_at=at).execution_options(synchronize_session=False))
+    if original.kind == "cancel":
+        session.execute(update(Visit).where(Visit.case_id == case.id, Visit.ended_at == old,
+                                            Visit.outcome == "closed")
+                        .values(ended_at=at).execution_options(synchronize_session=False))
+    case_values: dict[str, Any] = {"last_event_at": at}
+    if original.kind == "start":
+        case_values["started_at"] = at
+    if case.ended_at == old:
+        case_values["ended_at"] = at
+    session.execute(update(Case).where(Case.id == case.id).values(**case_values)
+                    .execution_options(synchronize_session=False))

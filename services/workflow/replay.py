@@ -1,0 +1,410 @@
+"""Replaying a whole event log through the workflow rules, stored in bulk.
+
+Used by the CSV import and the demo data. Every event goes through the same `CaseState` as an
+action in the app, with the same attribution checks (the performer holds the step's role; the
+recorder is the performer or may record for others). Finished cases are written in batches of
+bulk inserts as the log streams by, all inside the caller's transaction: a bad line anywhere
+raises, the transaction rolls back, and the database is as it was. Memory stays bounded by the
+cases still running, not by the size of the log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from db.models import Case, CaseSchedule, Event, Role, Sop, SopVersion, Unit, User, Visit, VisitUnit
+from services.accounts import Actor, require_admin
+from services.errors import InvalidInput, ServiceError
+from services.organisation import create_unit, multi_unit_ids
+from services.workflow.engine import load_plan
+from services.workflow.model import (
+    CaseEnded,
+    CaseState,
+    EventFact,
+    Fact,
+    SopPlan,
+    UnitSubmitted,
+    VisitBegun,
+    VisitEnded,
+    VisitOpened,
+)
+
+STEP_KINDS = ("begin", "complete", "approve", "return")
+EVENT_KINDS = ("start", *STEP_KINDS, "cancel")
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One row of an event log (DESIGN section 8), already parsed."""
+
+    line: int
+    case_ref: str
+    sop_code: str
+    sop_version: int | None
+    seq: int | None
+    kind: str
+    at: datetime
+    performer_role: str | None = None
+    unit: str | None = None
+    performer: str | None = None
+    recorded_by: str | None = None
+    note: str | None = None
+    # On "start" only: the case's title, period and schedule (see services.eventlog).
+    title: str | None = None
+    period_label: str | None = None
+    schedule: dict[int, datetime] = field(default_factory=dict)
+
+
+class LogRejected(ServiceError):
+    """A log that cannot be imported; nothing was written."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line, self.reason = line, reason
+        super().__init__(f"Baris {line}: {reason}")
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    cases: int
+    events: int
+
+
+@dataclass
+class _UserInfo:
+    id: int
+    roles: frozenset[str]
+    may_record: bool
+    unit_id: int | None
+
+
+@dataclass
+class _CaseBuild:
+    ref: str
+    plan: SopPlan
+    state: CaseState
+    title: str
+    period_label: str | None
+    started_at: datetime
+    unit_id: int | None
+    created_by: int | None
+    schedule: dict[int, datetime]
+    events: list[dict[str, Any]] = field(default_factory=list)
+    visits: dict[int, dict[str, Any]] = field(default_factory=dict)  # ref -> row
+    visit_units: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Lookups:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.roles = {name: id_ for id_, name in session.execute(select(Role.id, Role.name))}
+        self.units: dict[str, int] = {}
+        for id_, code, name in session.execute(select(Unit.id, Unit.code, Unit.name)):
+            self.units[code] = id_
+            self.units[name] = id_
+        self.users: dict[str, _UserInfo] = {}
+        for user in session.scalars(select(User)):
+            self.users[user.username] = _UserInfo(
+                user.id, frozenset(role.name for role in user.roles),
+                user.is_recorder or user.is_admin, user.unit_id)
+        self.multi_unit_ids = multi_unit_ids(session)
+        self._plans: dict[tuple[str, int | None], SopPlan] = {}
+
+    def plan(self, code: str, version: int | None) -> SopPlan:
+        key = (code, version)
+        if key not in self._plans:
+            query = select(SopVersion.id).join(Sop).where(Sop.code == code)
+            query = (query.where(SopVersion.version == version) if version is not None
+                     else query.order_by(SopVersion.version.desc()).limit(1))
+            version_id = self.session.scalar(query)
+            if version_id is None:
+                which = f"versi {version} " if version is not None else ""
+                raise InvalidInput(f"SOP '{code}' {which}tidak ada di katalog.")
+            self._plans[key] = load_plan(self.session, version_id=version_id)
+        return self._plans[key]
+
+    def unit(self, name: str | None) -> int | None:
+        if not name:
+            return None
+        if name not in self.units:
+            raise InvalidInput(f"Unit '{name}' tidak dikenal.")
+        return self.units[name]
+
+
+FLUSH_EVENTS = 50_000
+
+
+def replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: datetime,
+           named_units: Iterable[str] = (),
+           progress: Callable[[int], None] | None = None) -> ReplayResult:
+    """Check and store every event; raise LogRejected on the first bad line (the caller's
+    transaction then rolls back everything stored so far). `named_units` are the units the
+    log names (they must exist before the first multi-unit step opens)."""
+    require_admin(actor)
+    _create_named_units(session, set(named_units), actor=actor, now=now)
+    lookups = _Lookups(session)
+    cases: dict[str, _CaseBuild] = {}
+    finished: dict[str, str] = {}  # ref -> status, for the cases already written
+    ready: list[_CaseBuild] = []
+    stored_cases = count = 0
+    for event in events:
+        try:
+            if event.case_ref in finished:
+                done = "sudah selesai" if finished[event.case_ref] == "completed" else \
+                    "sudah dibatalkan"
+                raise InvalidInput(f"kasus '{event.case_ref}' {done} pada baris sebelumnya; "
+                                   "tidak ada lagi yang dapat dicatat.")
+            _apply(event, cases, lookups, now)
+        except ServiceError as error:
+            if isinstance(error, LogRejected):
+                raise
+            raise LogRejected(event.line, str(error)) from None
+        count += 1
+        build = cases[event.case_ref]
+        if build.state.status != "active":
+            ready.append(cases.pop(event.case_ref))
+            finished[event.case_ref] = build.state.status
+            if sum(len(b.events) for b in ready) >= FLUSH_EVENTS:
+                stored_cases += _flush(session, ready, now)
+        if progress is not None and count % 10_000 == 0:
+            progress(count)
+    stored_cases += _flush(session, [*ready, *cases.values()], now)
+    return ReplayResult(cases=stored_cases, events=count)
+
+
+def _flush(session: Session, builds: list[_CaseBuild], now: datetime) -> int:
+    existing = _existing_refs(session, [build.ref for build in builds])
+    if existing:
+        first = next(build for build in builds if build.ref == existing[0])
+        raise LogRejected(first.events[0]["_line"],
+                          f"kasus '{first.ref}' sudah ada di basis data.")
+    _store(session, builds, now)
+    stored = len(builds)
+    builds.clear()
+    return stored
+
+
+def _create_named_units(session: Session, named: set[str], *, actor: Actor,
+                        now: datetime) -> None:
+    """Units a log names that the database lacks become Bidang units before the replay (the
+    units of a multi-unit step are every active Bidang when it opens)."""
+    named.discard("")
+    known = {value for row in session.execute(select(Unit.code, Unit.name)) for value in row}
+    for name in sorted(named - known):
+        code = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:40] or "unit"
+        create_unit(session, actor=actor, code=code, name=name, kind="bidang", now=now)
+
+
+def _existing_refs(session: Session, refs: list[str]) -> list[str]:
+    found: list[str] = []
+    for start in range(0, len(refs), 500):
+        found += session.scalars(select(Case.ref).where(Case.ref.in_(refs[start:start + 500])))
+    return sorted(found)
+
+
+@dataclass(frozen=True)
+class _People:
+    performer_id: int | None
+    recorder_id: int | None
+    # Names the database has no account for, kept as the log wrote them (history imported
+    # into a new database names people who have no account yet).
+    unknown: dict[str, str]
+
+
+def _people(event: LogEvent, role: str | None, lookups: _Lookups) -> _People:
+    """Performer and recorder, after the checks the engine makes on a live action."""
+    performer = lookups.users.get(event.performer or "")
+    recorder = lookups.users.get(event.recorded_by or "")
+    if performer is not None and role is not None and role not in performer.roles:
+        raise InvalidInput(f"'{event.performer}' tidak memegang peran {role}.")
+    if recorder is not None and recorder is not performer and not recorder.may_record:
+        raise InvalidInput(f"'{event.recorded_by}' tidak berwenang mencatat atas nama orang lain.")
+    unknown = {}
+    if event.performer and performer is None:
+        unknown["performer"] = event.performer
+    if event.recorded_by and recorder is None:
+        unknown["recorded_by"] = event.recorded_by
+    return _People(performer.id if performer else None, recorder.id if recorder else None,
+                   unknown)
+
+
+def _role_id(role: str | None, lookups: _Lookups) -> int | None:
+    if role is None:
+        return None
+    if role not in lookups.roles:
+        raise InvalidInput(f"peran '{role}' tidak dikenal.")
+    return lookups.roles[role]
+
+
+def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now: datetime) -> None:
+    if event.kind == "start":
+        if event.case_ref in cases:
+            raise InvalidInput(f"kasus '{event.case_ref}' sudah dimulai di baris sebelumnya.")
+        plan = lookups.plan(event.sop_code, event.sop_version)
+        role_id = _role_id(event.performer_role, lookups)
+        people = _people(event, event.performer_role, lookups)
+        starter = lookups.users.get(event.performer or "")
+        if starter is not None and not (plan.step(1).role in starter.roles or starter.may_record):
+            raise InvalidInput(f"'{event.performer}' tidak berwenang memulai kasus {plan.name}.")
+        state, facts = CaseState.start(plan=plan, at=event.at, now=now, schedule=event.schedule,
+                                       multi_unit_ids=lookups.multi_unit_ids, note=event.note)
+        build = _CaseBuild(ref=event.case_ref, plan=plan, state=state,
+                           title=event.title or f"{plan.name} ({event.case_ref})",
+                           period_label=event.period_label, started_at=event.at,
+                           # the case belongs to the starter's unit, as in the start form
+                           unit_id=starter.unit_id if starter is not None else None,
+                           created_by=people.recorder_id or people.performer_id,
+                           schedule=dict(event.schedule))
+        cases[event.case_ref] = build
+        _collect(build, facts, event, role_id, people)
+        return
+    build = cases.get(event.case_ref)
+    if build is None:
+        raise InvalidInput(f"kasus '{event.case_ref}' belum dimulai: baris 'start'-nya harus "
+                           "ada sebelum kejadian lain.")
+    if event.sop_code != build.plan.code:
+        raise InvalidInput(f"kasus '{event.case_ref}' memakai SOP '{build.plan.code}', bukan "
+                           f"'{event.sop_code}'.")
+    if event.kind == "cancel":
+        role_id = _role_id(event.performer_role, lookups)
+        people = _people(event, event.performer_role, lookups)
+        facts = build.state.cancel(at=event.at, now=now, reason=event.note)
+        _collect(build, facts, event, role_id, people)
+        return
+    if event.kind not in STEP_KINDS:
+        raise InvalidInput(f"jenis kejadian '{event.kind}' tidak dikenal.")
+    if event.seq is None:
+        raise InvalidInput("kolom step wajib diisi untuk kejadian langkah.")
+    step = build.plan.step(event.seq)
+    if event.performer_role and event.performer_role != step.role:
+        raise InvalidInput(f"langkah {event.seq} dilaksanakan oleh {step.role}, bukan "
+                           f"{event.performer_role}.")
+    people = _people(event, step.role, lookups)
+    unit_id = lookups.unit(event.unit)
+    facts = build.state.apply(kind=event.kind, seq=event.seq, at=event.at, now=now,  # type: ignore[arg-type]
+                              unit_id=unit_id, note=event.note)
+    _collect(build, facts, event, step.role_id, people)
+
+
+def _collect(build: _CaseBuild, facts: list[Fact], event: LogEvent, role_id: int | None,
+             people: _People) -> None:
+    """Turn facts into rows (kept in memory until the whole log has passed)."""
+    for fact in facts:
+        if isinstance(fact, EventFact):
+            build.events.append({
+                "_line": event.line, "_visit_ref": fact.visit_ref, "event_no": fact.event_no,
+                "kind": fact.kind, "step_seq": fact.seq, "unit_id": fact.unit_id,
+                "occurred_at": fact.at, "performer_role_id": role_id,
+                "performer_user_id": people.performer_id,
+                "recorded_by_user_id": people.recorder_id,
+                "note": fact.note if fact.kind != "start" else None,
+                "details": {"names": people.unknown} if people.unknown else None,
+            })
+        elif isinstance(fact, VisitOpened):
+            build.visits[fact.ref] = {
+                "step_id": fact.step.step_id, "seq": fact.step.seq, "pass_no": fact.pass_no,
+                "available_at": fact.available_at, "begun_at": None, "ended_at": None,
+                "outcome": None, "target_minutes": fact.target_minutes, "due_at": fact.due_at,
+                "role_id": fact.step.role_id, "unit_id": build.unit_id,
+                "performer_user_id": None, "recorded_by_user_id": None,
+            }
+            build.visit_units += [{"_visit_ref": fact.ref, "unit_id": unit_id,
+                                   "submitted_at": None, "_event_no": None}
+                                  for unit_id in fact.unit_ids]
+        elif isinstance(fact, VisitBegun):
+            build.visits[fact.ref]["begun_at"] = fact.at
+        elif isinstance(fact, UnitSubmitted):
+            for row in build.visit_units:
+                if row["_visit_ref"] == fact.ref and row["unit_id"] == fact.unit_id:
+                    row["submitted_at"], row["_event_no"] = fact.at, fact.event_no
+        elif isinstance(fact, VisitEnded):
+            build.visits[fact.ref].update(ended_at=fact.at, outcome=fact.outcome,
+                                          performer_user_id=people.performer_id,
+                                          recorded_by_user_id=people.recorder_id)
+        elif isinstance(fact, CaseEnded):
+            pass  # read from build.state when the case row is written
+
+
+def reserve_ids(session: Session, table: type[Case | Visit | Event], count: int) -> list[int]:
+    """`count` fresh primary keys for a bulk insert without RETURNING.
+
+    PostgreSQL hands them out from the table's sequence (safe beside concurrent writers);
+    SQLite write sessions hold the database lock from BEGIN, so MAX(id) + 1 onwards is free.
+    """
+    if count == 0:
+        return []
+    name = table.__tablename__
+    if session.get_bind().dialect.name == "postgresql":
+        return list(session.scalars(text(
+            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "
+            "FROM generate_series(1, :count)"), {"count": count}))
+    first = (session.scalar(select(func.max(table.id))) or 0) + 1
+    return list(range(first, first + count))
+
+
+def _insert(session: Session, table: type, rows: list[dict[str, Any]]) -> None:
+    """One executemany through Core (the ORM's bulk path splits rows into many statements)."""
+    if rows:
+        session.connection().execute(table.__table__.insert(), rows)
+
+
+def _store(session: Session, builds: list[_CaseBuild], now: datetime) -> None:
+    if not builds:
+        return
+    case_ids = reserve_ids(session, Case, len(builds))
+    _insert(session, Case, [{**_case_row(build), "id": case_id}
+                            for case_id, build in zip(case_ids, builds, strict=True)])
+    schedules = [{"case_id": case_id, "step_seq": seq, "due_at": due}
+                 for case_id, build in zip(case_ids, builds, strict=True)
+                 for seq, due in build.schedule.items()]
+    _insert(session, CaseSchedule, schedules)
+    visit_ids = iter(reserve_ids(session, Visit, sum(len(b.visits) for b in builds)))
+    visit_id: dict[tuple[str, int], int] = {}
+    visit_rows = []
+    for case_id, build in zip(case_ids, builds, strict=True):
+        for ref, row in build.visits.items():
+            visit_id[(build.ref, ref)] = next(visit_ids)
+            visit_rows.append({**row, "id": visit_id[(build.ref, ref)], "case_id": case_id})
+    _insert(session, Visit, visit_rows)
+    event_ids = iter(reserve_ids(session, Event, sum(len(b.events) for b in builds)))
+    event_id: dict[tuple[str, int], int] = {}
+    event_rows = []
+    for case_id, build in zip(case_ids, builds, strict=True):
+        for row in build.events:
+            ref = row["_visit_ref"]
+            event_id[(build.ref, row["event_no"])] = next(event_ids)
+            event_rows.append({
+                **{k: v for k, v in row.items() if not k.startswith("_")},
+                "id": event_id[(build.ref, row["event_no"])], "case_id": case_id,
+                "recorded_at": now,
+                "visit_id": visit_id[(build.ref, ref)] if ref is not None else None,
+            })
+    _insert(session, Event, event_rows)
+    unit_rows = [
+        {"visit_id": visit_id[(build.ref, row["_visit_ref"])], "unit_id": row["unit_id"],
+         "submitted_at": row["submitted_at"],
+         "submitted_event_id": event_id[(build.ref, row["_event_no"])]
+         if row["_event_no"] is not None else None}
+        for build in builds for row in build.visit_units
+    ]
+    _insert(session, VisitUnit, unit_rows)
+
+
+def _case_row(build: _CaseBuild) -> dict[str, Any]:
+    state = build.state
+    ended_at = state.last_event_at if state.status != "active" else None
+    cancel_reason = next((e["note"] for e in reversed(build.events) if e["kind"] == "cancel"),
+                         None)
+    return {
+        "ref": build.ref, "sop_version_id": build.plan.version_id, "unit_id": build.unit_id,
+        "title": build.title[:200], "period_label": build.period_label,
+        "status": state.status, "started_at": build.started_at, "ended_at": ended_at,
+        "cancel_reason": cancel_reason, "created_by_user_id": build.created_by,
+        "last_event_no": state.last_event_no, "last_event_at": state.last_event_at,
+    }

@@ -1,0 +1,39 @@
+"""Akun Saya: who I am, and changing my own password."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from db.engine import write_session
+from services.accounts import MIN_PASSWORD_LENGTH, change_own_password
+from services.clock import utcnow
+from services.errors import ServiceError
+from ui.routing import require_app
+from ui.runtime import engine
+from ui.session import current_actor, flash, show_flash
+
+require_app()
+actor = current_actor()
+show_flash()
+st.title("Akun Saya")
+st.text(f"Nama pengguna: {actor.username}\nNama: {actor.full_name}\n"
+        f"Peran: {', '.join(sorted(actor.roles)) or '-'}"
+        f"{' · admin' if actor.is_admin else ''}"
+        f"{' · pencatat (boleh mencatat atas nama peran lain)' if actor.is_recorder else ''}")
+
+st.subheader("Ganti kata sandi")
+with st.form("ganti-sandi", clear_on_submit=False):
+    current = st.text_input("Kata sandi saat ini", type="password", max_chars=72)
+    new = st.text_input(f"Kata sandi baru (minimal {MIN_PASSWORD_LENGTH} karakter)",
+                        type="password", max_chars=72)
+    repeated = st.text_input("Ulangi kata sandi baru", type="password", max_chars=72)
+    if st.form_submit_button("Simpan kata sandi baru", type="primary"):
+        try:
+            with write_session(engine()) as session:
+                change_own_password(session, actor=actor, current=current, new=new,
+                                    repeated=repeated, now=utcnow())
+        except ServiceError as error:
+            st.error(str(error))
+        else:
+            flash("Kata sandi sudah diganti.")
+            st.rerun()

@@ -1,0 +1,153 @@
+"""Catat Langkah: record the open step of a case (complete, approve or return, begin), for
+oneself or, as a recorder, on behalf of the step's role."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from db.engine import read_session, write_session
+from services.cases import list_cases, step_form
+from services.clock import utcnow
+from services.errors import NotFound, ServiceError
+from services.formatting import format_minutes, format_wib
+from services.workflow.engine import record_step
+from ui.format import forget_default_time, wib_datetime_input
+from ui.routing import require_app
+from ui.runtime import engine
+from ui.session import current_actor, flash, show_flash
+from ui.text import markdown_escape
+
+NOBODY = "(pelaksana tidak diketahui)"
+MYSELF = "(saya sendiri)"
+
+require_app()
+actor = current_actor()
+show_flash()
+st.title("Catat Langkah")
+
+requested = st.query_params.get("kasus", "")
+if not requested.isdigit():
+    with read_session(engine()) as session:
+        active = list_cases(session, status="active", limit=500)
+    if active.empty:
+        st.info("Tidak ada kasus yang sedang berjalan.")
+        st.page_link("pages/mulai.py", label="Mulai kasus baru", icon=":material/add_circle:")
+        st.stop()
+    labels = dict(zip(active["id"], active["title"] + " (" + active["ref"] + ")", strict=True))
+    choice = st.selectbox("Kasus", list(labels), format_func=labels.get, index=None,
+                          placeholder="Pilih kasus yang berjalan")
+    if choice is None:
+        st.stop()
+    st.query_params["kasus"] = str(choice)
+    requested = str(choice)
+
+try:
+    with read_session(engine()) as session:
+        form = step_form(session, actor=actor, case_id=int(requested))
+except NotFound as error:
+    st.error(str(error))
+    st.stop()
+if form is None:
+    st.info("Kasus ini sudah selesai atau dibatalkan; tidak ada langkah yang dapat dicatat.")
+    st.page_link("pages/kasus.py", label="Lihat kasus", query_params={"kasus": requested})
+    st.stop()
+
+case = form.case
+st.markdown(f"**{markdown_escape(case.title)}** · {markdown_escape(case.sop_name)} · "
+            f"{markdown_escape(case.ref)}")
+st.progress(case.progress, text=f"Langkah {form.seq} dari {case.steps_total}")
+st.page_link("pages/kasus.py", label="Riwayat kasus", icon=":material/history:",
+             query_params={"kasus": requested})
+
+with st.container(border=True):
+    st.markdown(f"#### Langkah {markdown_escape(form.label or '–')}: "
+                f"{markdown_escape(form.activity)}")
+    target = {"minutes": lambda: format_minutes(form.target.minutes),
+              "schedule": lambda: "sesuai jadwal kasus", "none": lambda: "tanpa target"}
+    st.markdown(f"Pelaksana: **{form.role}** · Waktu (Mutu Baku): "
+                f"{markdown_escape(form.waktu or '–')} ({target[form.target.kind]()}) · "
+                f"Output: {markdown_escape(form.output or '–')}")
+    if form.begun_at is not None:
+        st.caption(f"Mulai dikerjakan {format_wib(form.begun_at)}")
+    if form.multi_unit:
+        st.caption("Diserahkan oleh setiap unit; belum: "
+                   + (", ".join(name for _, name in form.units_outstanding) or "-"))
+
+# The visit the user was shown when they filled the form: if someone records it first, the
+# engine refuses this submission (instead of it landing on the next step).
+seen_key = f"catat-dilihat-{case.id}"
+seen_visit = st.session_state.get(seen_key, form.visit_id)
+st.session_state[seen_key] = form.visit_id
+if seen_visit != form.visit_id:
+    st.info("Langkah yang tadi Anda buka sudah dicatat oleh pengguna lain; berikut keadaan "
+            "terbaru kasus ini.")
+
+if not (form.acts_as_self or form.may_record_for_others):
+    st.warning(f"Langkah ini dilaksanakan oleh {form.role}. Anda tidak memegang peran itu dan "
+               "tidak berwenang mencatat atas nama peran lain.")
+    st.stop()
+
+actions: dict[str, str] = {}
+if form.approve_seq is not None:
+    actions["approve"] = f"Setujui (Y): lanjut ke langkah {form.approve_seq} ({form.approve_role})"
+    actions["return"] = (f"Kembalikan (T): kembali ke langkah {form.return_seq} "
+                         f"({form.return_role}) untuk diperbaiki")
+else:
+    actions["complete"] = "Selesai" + (
+        f": lanjut ke langkah {form.seq + 1}" if form.seq < case.steps_total else
+        ": kasus selesai")
+if form.begun_at is None:
+    actions["begin"] = "Mulai dikerjakan (langkah belum selesai)"
+
+with st.form(f"catat-{case.id}"):
+    kind = st.radio("Yang dicatat", list(actions), format_func=actions.get)
+    unit_code = None
+    if form.multi_unit:
+        units = dict(form.units_outstanding)
+        unit_code = st.selectbox("Unit yang menyerahkan", list(units), format_func=units.get)
+    on_behalf = None
+    if form.may_record_for_others:
+        people = dict(form.performers)
+        # Nobody is picked for the user: a wrong name would be recorded as the performer.
+        options = ([MYSELF] if form.acts_as_self else [NOBODY]) + list(people) + (
+            [NOBODY] if form.acts_as_self else [])
+        chosen = st.selectbox(
+            f"Dilaksanakan oleh ({form.role})", options,
+            format_func=lambda name: people.get(name, name),
+            help="Pencatat boleh mencatat atas nama pelaksana (mis. dari Buku Agenda atau "
+                 "Nota Dinas); keduanya tercatat.")
+        on_behalf = None if chosen == MYSELF else chosen
+        if chosen == NOBODY:
+            on_behalf = ""
+    at = wib_datetime_input("Waktu kejadian", key=f"waktu-{case.id}")
+    checked = [item for index, item in enumerate(form.kelengkapan)
+               if st.checkbox(f"Kelengkapan: {item}", key=f"kel-{form.visit_id}-{index}")]
+    output = st.text_input("Output (nomor dokumen / referensi)", max_chars=200,
+                           placeholder=form.output or "")
+    note = st.text_area("Catatan (wajib diisi alasannya bila dikembalikan)", max_chars=2000)
+    submitted = st.form_submit_button("Catat", type="primary")
+
+if submitted:
+    details = {key: value for key, value in (("kelengkapan", checked),
+                                             ("output", output.strip())) if value}
+    try:
+        with write_session(engine()) as session:
+            recorded = record_step(
+                session, actor=actor, case_id=case.id, kind=kind, seq=form.seq,
+                at=at.instant(not_before=case.last_event_at),
+                visit_id=seen_visit, unit_code=unit_code,
+                on_behalf_of=on_behalf if on_behalf else None, note=note or None,
+                details=details or None, now=utcnow())
+    except ServiceError as error:
+        st.error(str(error))  # the form keeps what was typed
+        st.session_state[seen_key] = form.visit_id
+    else:
+        done = {"begin": "mulai dikerjakan", "complete": "selesai", "approve": "disetujui",
+                "return": "dikembalikan"}[kind]
+        following = ("Kasus selesai." if recorded.status == "completed" else
+                     f"Berikutnya: langkah {recorded.next_seq} oleh {recorded.next_role}.")
+        st.session_state.pop(seen_key, None)
+        forget_default_time(f"waktu-{case.id}")
+        flash(f"Tercatat: langkah {form.label or form.seq} {done} pada "
+              f"{format_wib(recorded.at)}. {following}")
+        st.rerun()

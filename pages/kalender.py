@@ -1,0 +1,126 @@
+"""Kalender Kerja (admin): holidays (national, cuti bersama, the agency's own), Ramadan
+periods and working hours; every duration in the app is counted on this calendar."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pandas as pd
+import streamlit as st
+
+from db.engine import read_session, write_session
+from services.calendar import DayHours, load_calendar_settings
+from services.calendar_admin import (
+    WEEKDAYS,
+    add_holiday,
+    add_ramadan_period,
+    delete_ramadan_period,
+    holidays_of_year,
+    ramadan_periods,
+    remove_holiday,
+    set_work_hours,
+)
+from services.clock import utcnow
+from services.errors import ServiceError
+from services.formatting import WIB
+from ui.routing import require_app
+from ui.runtime import engine
+from ui.session import current_actor, flash, show_flash
+
+require_app()
+actor = current_actor()
+show_flash()
+st.title("Kalender Kerja")
+
+
+def run(action, success: str) -> None:  # type: ignore[no-untyped-def]
+    try:
+        with write_session(engine()) as session:
+            action(session)
+    except ServiceError as error:
+        st.error(str(error))
+    else:
+        flash(success)
+        st.rerun()
+
+
+def hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}.{minutes % 60:02d}"
+
+
+holiday_tab, ramadan_tab, hours_tab = st.tabs(["Hari libur", "Periode Ramadan", "Jam kerja"])
+with holiday_tab:
+    year = st.number_input("Tahun", min_value=2000, max_value=2100,
+                           value=utcnow().astimezone(WIB).year, step=1)
+    with read_session(engine()) as session:
+        days = holidays_of_year(session, year=int(year))
+    st.dataframe(pd.DataFrame([{"Tanggal": d.day.strftime("%d-%m-%Y"),
+                                "Hari": WEEKDAYS[d.day.weekday()], "Nama": d.name,
+                                "Sumber": d.source} for d in days]), hide_index=True)
+    left, right = st.columns(2)
+    with left, st.form("tambah-libur"):
+        st.markdown("**Tambah hari libur**")
+        day = st.date_input("Tanggal", value=date(int(year), 1, 1), format="DD/MM/YYYY",
+                            key="libur-tanggal")
+        name = st.text_input("Nama", max_chars=120, placeholder="mis. Hari jadi Provinsi")
+        if st.form_submit_button("Tambah"):
+            run(lambda s: add_holiday(s, actor=actor, day=day, name=name, now=utcnow()),
+                f"{day:%d-%m-%Y} menjadi hari libur.")
+    with right, st.form("hapus-libur"):
+        st.markdown("**Jadikan hari kerja**")
+        off = [d.day for d in days if d.source != "dihapus admin"]
+        day = st.selectbox("Hari libur", off, format_func=lambda d: d.strftime("%d-%m-%Y"))
+        if st.form_submit_button("Jadikan hari kerja") and day is not None:
+            run(lambda s: remove_holiday(s, actor=actor, day=day, now=utcnow()),
+                f"{day:%d-%m-%Y} menjadi hari kerja.")
+
+with ramadan_tab:
+    with read_session(engine()) as session:
+        periods = [(p.id, p.label, p.start_day, p.end_day) for p in ramadan_periods(session)]
+    st.caption("Selama periode Ramadan berlaku jam kerja Ramadan (tab Jam kerja).")
+    st.dataframe(pd.DataFrame([{"Nama": label, "Mulai": start.strftime("%d-%m-%Y"),
+                                "Selesai": end.strftime("%d-%m-%Y")}
+                               for _, label, start, end in periods]), hide_index=True)
+    with st.form("tambah-ramadan"):
+        label = st.text_input("Nama", max_chars=80, placeholder="mis. Ramadan 1448 H")
+        start = st.date_input("Mulai", format="DD/MM/YYYY", key="ramadan-mulai")
+        end = st.date_input("Selesai", format="DD/MM/YYYY", key="ramadan-selesai")
+        if st.form_submit_button("Tambah periode"):
+            run(lambda s: add_ramadan_period(s, actor=actor, start=start, end=end, label=label),
+                "Periode Ramadan ditambahkan.")
+    if periods:
+        with st.form("hapus-ramadan"):
+            chosen = st.selectbox("Periode", periods, format_func=lambda p: p[1])
+            if st.form_submit_button("Hapus periode"):
+                run(lambda s: delete_ramadan_period(s, actor=actor, period_id=chosen[0]),
+                    "Periode Ramadan dihapus.")
+
+with hours_tab:
+    with read_session(engine()) as session:
+        settings = load_calendar_settings(session)
+    for regime, table in (("normal", settings.normal), ("ramadan", settings.ramadan)):
+        st.markdown(f"**Jam kerja {'biasa' if regime == 'normal' else 'Ramadan'}**")
+        st.dataframe(pd.DataFrame([{
+            "Hari": WEEKDAYS[day],
+            "Jam kerja": (f"{hhmm(h.start_minute)}–{hhmm(h.break_start_minute)}, "
+                          f"{hhmm(h.break_end_minute)}–{hhmm(h.end_minute)}" if h else "libur"),
+            "Menit kerja": h.minutes if h else 0,
+        } for day in range(7) for h in [table.get(day)]]), hide_index=True)
+    with st.form("ubah-jam"):
+        regime = st.selectbox("Jam kerja", ["normal", "ramadan"],
+                              format_func=lambda r: "biasa" if r == "normal" else "Ramadan")
+        weekday = st.selectbox("Hari", range(7), format_func=lambda d: WEEKDAYS[d])
+        working = st.checkbox("Hari kerja", value=True)
+        columns = st.columns(4)
+        start = columns[0].time_input("Masuk", time(7, 30), step=300)
+        break_start = columns[1].time_input("Istirahat mulai", time(12, 0), step=300)
+        break_end = columns[2].time_input("Istirahat selesai", time(13, 0), step=300)
+        end = columns[3].time_input("Pulang", time(16, 0), step=300)
+        if st.form_submit_button("Simpan jam kerja"):
+            def minutes(t: time) -> int:
+                return t.hour * 60 + t.minute
+
+            hours = (DayHours(minutes(start), minutes(break_start), minutes(break_end),
+                              minutes(end)) if working else None)
+            run(lambda s: set_work_hours(s, actor=actor, regime=regime, weekday=weekday,
+                                         hours=hours), f"Jam kerja {WEEKDAYS[weekday]} disimpan.")

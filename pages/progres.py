@@ -1,0 +1,79 @@
+"""Progres SOP: per SOP, the running cases (progress, current step, who holds it, age, SLA
+state) and the cases completed in the period (lead time against the planned time)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from db.engine import read_session
+from services import dashboards
+from services.cases import case_titles
+from services.catalog.store import current_catalog
+from services.formatting import format_minutes
+from services.organisation import list_units
+from ui.data import dashboard_data
+from ui.filters import filters
+from ui.format import sla_label
+from ui.routing import require_app
+from ui.runtime import engine
+
+require_app()
+st.title("Progres SOP")
+with read_session(engine()) as session:
+    entries = {entry.sop.code: entry.sop for entry in current_catalog(session)}
+    units = list_units(session)
+catalog = {code: sop.name for code, sop in entries.items()}
+chosen = filters(catalog, {u.code: u.name for u in units})
+data = dashboard_data()
+frames = dashboards.scope(data.frames, sop_codes=chosen.sop_codes,
+                          unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
+unit_names = {u.id: u.name for u in units}
+if frames.cases.empty:
+    st.info("Belum ada kasus. Kasus dimulai dari halaman Mulai Kasus.")
+    st.stop()
+
+for code in chosen.sop_codes or list(catalog):
+    sop = entries[code]
+    running = dashboards.active_cases(frames, code=code, steps_total=len(sop.steps))
+    done = dashboards.completed_cases(frames, code=code, period=chosen.period)
+    st.subheader(sop.name)
+    st.caption(f"{len(running)} kasus berjalan · {len(done)} selesai dalam "
+               f"{chosen.period.label}")
+    with read_session(engine()) as session:
+        titles = case_titles(session, case_ids=[int(c) for c in
+                                                 [*running["case_id"], *done["case_id"]]])
+    if len(running):
+        steps = {step.seq: step for step in sop.steps}
+        table = pd.DataFrame({
+            "Kasus": [titles[int(c)][1] for c in running["case_id"]],
+            "Nomor": [titles[int(c)][0] for c in running["case_id"]],
+            "Kemajuan": running["progress"] * 100,
+            "Langkah berjalan": [f"{steps[s].label or '–'}. {steps[s].activity[:50]}"
+                                 for s in running["seq"]],
+            "Dipegang": [f"{role} · {unit_names.get(int(u), '–')}"
+                         for role, u in zip(running["role"], running["unit_id"], strict=True)],
+            "Umur": running["age"].map(format_minutes),
+            "Target": running["target"].map(lambda t: format_minutes(t) if pd.notna(t) else "–"),
+            "Status": running["sla_state"].map(sla_label),
+        })
+        picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+                              selection_mode="single-row", key=f"berjalan-{code}",
+                              column_config={"Kemajuan": st.column_config.ProgressColumn(
+                                  format="%.0f%%", min_value=0, max_value=100)})
+        if picked and picked.selection.rows:
+            st.switch_page("pages/kasus.py", query_params={
+                "kasus": str(int(running.iloc[picked.selection.rows[0]]["case_id"]))})
+    if len(done):
+        with st.expander(f"Selesai dalam {chosen.period.label}: waktu tempuh dibanding rencana"):
+            st.dataframe(pd.DataFrame({
+                "Kasus": [titles[int(c)][1] for c in done["case_id"]],
+                "Waktu tempuh": done["lead_time"].map(format_minutes),
+                "Rencana (jumlah Mutu Baku)": done["planned"].map(
+                    lambda t: format_minutes(t) if pd.notna(t) else "–"),
+                "Tempuh / rencana": done["ratio"],
+                "Pengembalian": done["returns"],
+            }), hide_index=True, width="stretch", column_config={
+                "Tempuh / rencana": st.column_config.NumberColumn(format="%.2f×")})
+    if not len(running) and not len(done):
+        st.caption("Tidak ada kasus berjalan atau selesai dalam periode ini.")

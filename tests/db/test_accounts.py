@@ -1,0 +1,93 @@
+"""Accounts and the calendar's admin side, on both backends."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from db.engine import read_session, write_session
+from services.accounts import (
+    SYSTEM,
+    create_first_admin,
+    delete_user,
+    login_credentials,
+    record_failed_logins,
+    record_login,
+    verify_password,
+)
+from services.calendar import WorkingCalendar, load_calendar_settings
+from services.calendar_admin import add_holiday, add_ramadan_period, remove_holiday
+from services.errors import InvalidInput, PermissionDenied
+from tests.db.test_workflow_engine import start
+from tests.organisation import NOW, PASSWORD, Organisation, wib
+
+
+def test_first_admin_only_while_no_user_exists(engine: Engine) -> None:
+    with write_session(engine) as session:
+        admin = create_first_admin(session, username="Admin", full_name="Admin",
+                                   password="sandi-admin-1", now=NOW)
+    assert admin.username == "admin" and admin.is_admin
+    assert verify_password("sandi-admin-1", admin.password_hash)
+    with pytest.raises(PermissionDenied, match="Penyiapan awal sudah selesai"):
+        with write_session(engine) as session:
+            create_first_admin(session, username="lain", full_name="Lain",
+                               password="sandi-admin-2", now=NOW)
+
+
+def test_lockout_lasts_fifteen_minutes(org: Organisation) -> None:
+    with write_session(org.engine) as session:
+        for count in range(1, 5):
+            assert record_failed_logins(session, username="kadis", failures=count, now=NOW) is None
+        until = record_failed_logins(session, username="kadis", failures=5, now=NOW)
+    assert until == NOW + timedelta(minutes=15)
+    with read_session(org.engine) as session:
+        during = login_credentials(session, now=NOW + timedelta(minutes=14))
+        after = login_credentials(session, now=NOW + timedelta(minutes=15, seconds=1))
+    assert during["usernames"]["kadis"]["failed_login_attempts"] == 5
+    assert after["usernames"]["kadis"]["failed_login_attempts"] == 0
+    with write_session(org.engine) as session:
+        record_login(session, username="kadis", now=NOW + timedelta(minutes=20))
+    with read_session(org.engine) as session:
+        assert login_credentials(session, now=NOW)["usernames"]["kadis"][
+            "failed_login_attempts"] == 0
+
+
+def test_credentials_leave_out_inactive_users_and_hold_hashes(org: Organisation) -> None:
+    with read_session(org.engine) as session:
+        credentials = login_credentials(session, now=NOW)["usernames"]
+    assert credentials["kadis"]["roles"] == ["Kadis"]
+    assert verify_password(PASSWORD, credentials["kadis"]["password"])
+    assert PASSWORD not in str(credentials)
+
+
+def test_user_in_the_audit_trail_is_never_deleted(org: Organisation) -> None:
+    start(org, by="fungsional")
+    with pytest.raises(InvalidInput, match="tercatat pada 1 kejadian"):
+        with write_session(org.engine) as session:
+            delete_user(session, actor=SYSTEM, username="fungsional")
+    with pytest.raises(PermissionDenied):
+        with write_session(org.engine) as session:
+            delete_user(session, actor=org.actor("kadis"), username="monev")
+    with write_session(org.engine) as session:
+        delete_user(session, actor=SYSTEM, username="monev")
+
+
+def test_calendar_changes_apply_to_working_time(org: Organisation) -> None:
+    admin = org.actor("admin")
+    with write_session(org.engine) as session:
+        add_holiday(session, actor=admin, day=date(2025, 2, 4), name="Libur daerah", now=NOW)
+        remove_holiday(session, actor=admin, day=date(2025, 5, 1), now=NOW)
+        add_ramadan_period(session, actor=admin, start=date(2025, 3, 1), end=date(2025, 3, 30),
+                           label="Ramadan 1446 H")
+    with pytest.raises(PermissionDenied):
+        with write_session(org.engine) as session:
+            add_holiday(session, actor=org.actor("kadis"), day=date(2025, 2, 5), name="x",
+                        now=NOW)
+    with read_session(org.engine) as session:
+        calendar = WorkingCalendar(load_calendar_settings(session))
+    minutes = calendar.working_minutes(
+        [wib(2025, 2, 4), wib(2025, 5, 1), wib(2025, 3, 3)],
+        [wib(2025, 2, 5), wib(2025, 5, 2), wib(2025, 3, 4)])
+    assert list(minutes) == [0, 450, 390]

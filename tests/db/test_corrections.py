@@ -1,0 +1,106 @@
+"""Correction events: the original stays, the correction references it, the figures follow."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import select
+
+from db.engine import read_session, write_session
+from db.models import Case, Event, Visit
+from services.errors import InvalidInput, PermissionDenied
+from services.eventlog import export_event_csv
+from services.metrics import compute_metrics
+from services.workflow import engine as wf
+from tests.db.test_workflow_engine import act, start
+from tests.organisation import NOW, Organisation, wib
+
+
+def correct(org: Organisation, by: str, event: tuple[int, int], **kwargs):  # type: ignore[no-untyped-def]
+    case_id, event_no = event
+    with write_session(org.engine) as session:
+        return wf.correct_event(session, actor=org.actor(by), case_id=case_id,
+                                event_no=event_no, now=NOW, **kwargs)
+
+
+def event_id(org: Organisation, case: int, event_no: int) -> tuple[int, int]:
+    return case, event_no
+
+
+def database_id(org: Organisation, case: int, event_no: int) -> int:
+    with read_session(org.engine) as session:
+        return session.scalar(select(Event.id).where(Event.case_id == case,
+                                                     Event.event_no == event_no))
+
+
+def exported(org: Organisation) -> list[str]:
+    out = io.StringIO()
+    with read_session(org.engine) as session:
+        export_event_csv(session, out=out)
+    return out.getvalue().splitlines()
+
+
+@pytest.fixture
+def case(org: Organisation) -> int:
+    case = start(org, at=wib(2025, 2, 3, 8)).case_id
+    act(org, "sekretaris", "complete", case, 1, wib(2025, 2, 3, 9), note="ND 12/SEKR")
+    act(org, "fungsional", "complete", case, 2, wib(2025, 2, 3, 11))
+    return case
+
+
+def test_time_of_the_latest_event_is_corrected_and_everything_follows(
+        org: Organisation, case: int) -> None:
+    step2 = event_id(org, case, 3)
+    recorded = correct(org, "fungsional", step2, occurred_at=wib(2025, 2, 3, 10),
+                       reason="Salah tulis jam dari Buku Agenda")
+    assert recorded.kind == "correction"
+    with read_session(org.engine) as session:
+        original = session.get(Event, database_id(org, case, 3))
+        assert original.occurred_at == wib(2025, 2, 3, 11)  # the original is untouched
+        visits = session.execute(select(Visit.seq, Visit.available_at, Visit.ended_at)
+                                 .where(Visit.case_id == case).order_by(Visit.id)).all()
+        assert visits[1].ended_at == visits[2].available_at == wib(2025, 2, 3, 10)
+        assert session.get(Case, case).last_event_at == wib(2025, 2, 3, 10)
+        correction = session.scalar(select(Event).where(Event.kind == "correction"))
+        assert correction.corrects_event_id == original.id
+        metrics = compute_metrics(session, as_of=NOW)
+    lkj = next(s for s in metrics.sops if s.code == "penyusunan-lkj")
+    assert lkj.steps[1].duration_median == 60.0  # 09:00 -> 10:00, not 11:00
+    assert exported(org)[3].split(",")[5] == "2025-02-03T10:00:00+07:00"
+    assert len(exported(org)) == 4  # the correction is applied, not exported as an event
+    # The next event may now be dated from 10:00.
+    act(org, "fungsional", "complete", case, 3, wib(2025, 2, 3, 10, 30))
+
+
+def test_note_of_an_earlier_event_is_corrected(org: Organisation, case: int) -> None:
+    step1 = event_id(org, case, 2)
+    correct(org, "sekretaris", step1, note="ND 21/SEKR", reason="Nomor ND tertukar")
+    assert exported(org)[2].endswith(",ND 21/SEKR")
+    with read_session(org.engine) as session:
+        assert session.get(Event, database_id(org, case, 2)).note == "ND 12/SEKR"
+
+
+def test_time_of_an_earlier_event_cannot_be_corrected(org: Organisation, case: int) -> None:
+    with pytest.raises(InvalidInput, match="hanya dapat dikoreksi pada kejadian terakhir"):
+        correct(org, "sekretaris", event_id(org, case, 2), occurred_at=wib(2025, 2, 3, 8, 30),
+                reason="Jam salah")
+
+
+@pytest.mark.parametrize(("at", "message"), [
+    (wib(2025, 2, 3, 8, 30), "lebih awal dari kejadian sebelumnya"),
+    (wib(2099, 1, 1), "masa depan"),
+])
+def test_corrected_time_keeps_the_order_and_is_not_in_the_future(
+        org: Organisation, case: int, at, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Exception, match=message):
+        correct(org, "fungsional", event_id(org, case, 3), occurred_at=at, reason="Jam salah")
+
+
+def test_only_the_recorder_or_an_admin_corrects(org: Organisation, case: int) -> None:
+    step2 = event_id(org, case, 3)
+    with pytest.raises(PermissionDenied):
+        correct(org, "sekretaris", step2, note="x", reason="Coba koreksi")
+    with pytest.raises(InvalidInput, match="Alasan koreksi wajib diisi"):
+        correct(org, "fungsional", step2, note="x", reason="")
+    correct(org, "admin", step2, note="Dilengkapi admin", reason="Lampiran tertinggal")

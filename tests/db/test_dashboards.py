@@ -1,0 +1,114 @@
+"""Dashboard aggregates on the hand-made log of test_metrics (figures worked out there)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from db.engine import read_session, write_session
+from services import dashboards
+from services.accounts import SYSTEM
+from services.calendar import WorkingCalendar, load_calendar_settings
+from services.calendar_admin import add_holiday
+from services.metrics import (
+    compute_metrics,
+    data_version,
+    history_frames,
+    open_unit_names,
+    with_open_visits,
+)
+from services.workflow.replay import replay
+from tests.db.test_metrics import AS_OF, _log
+from tests.db.test_workflow_engine import act, start
+from tests.organisation import NOW, Organisation, wib
+
+FEBRUARY = dashboards.parse_period("2025-02", today=date(2025, 2, 6))
+
+
+@pytest.fixture
+def frames(org: Organisation):  # type: ignore[no-untyped-def]
+    with write_session(org.engine) as session:
+        replay(session, events=_log(), actor=SYSTEM, now=NOW)
+    with read_session(org.engine) as session:
+        calendar = WorkingCalendar(load_calendar_settings(session))
+        built = with_open_visits(session, history_frames(session, calendar=calendar),
+                                 as_of=AS_OF, calendar=calendar)
+    return built, calendar
+
+
+def test_tiles_agree_with_the_metrics_service(org: Organisation, frames) -> None:  # type: ignore[no-untyped-def]
+    built, calendar = frames
+    tiles = {t.label: t for t in dashboards.tiles(built, period=FEBRUARY, as_of=AS_OF,
+                                                  calendar=calendar)}
+    with read_session(org.engine) as session:
+        metrics = compute_metrics(session, as_of=AS_OF, period=FEBRUARY.bounds())
+    ekinerja = next(s for s in metrics.sops if s.code == "e-kinerja")
+    assert tiles["Kepatuhan Mutu Baku"].value == pytest.approx(ekinerja.compliance_rate, abs=1e-4)
+    assert tiles["Kepatuhan Mutu Baku"].value == pytest.approx(7 / 11)
+    assert tiles["Kasus berjalan"].value == 2 and tiles["Kasus berjalan"].previous == 0
+    assert tiles["Selesai dalam periode"].value == 1
+    assert tiles["Tingkat revisi"].value == 1.0
+    assert tiles["Langkah terlambat"].value == 1  # D's step 2 (B's is at risk)
+    assert tiles["Kepatuhan Mutu Baku"].previous is None  # nothing ended in January
+
+
+def test_overdue_at_an_earlier_instant(frames) -> None:  # type: ignore[no-untyped-def]
+    built, calendar = frames
+    # Thu 6 Feb 08:00: D's step 2 has been open since 07:45, 15 of its 15 minutes: at risk.
+    assert dashboards.overdue_at(built.visits, wib(2025, 2, 6, 8, 0), calendar) == 0
+    assert dashboards.overdue_at(built.visits, wib(2025, 2, 6, 8, 1), calendar) == 1
+    # Mon 3 Feb 08:30: A's step 2 (since 08:10, target 15) is 20 minutes old: overdue.
+    assert dashboards.overdue_at(built.visits, wib(2025, 2, 3, 8, 30), calendar) == 1
+
+
+def test_compliance_by_sop_ranks_the_weakest_first(frames) -> None:  # type: ignore[no-untyped-def]
+    built, _ = frames
+    table = dashboards.compliance_by_sop(built, period=FEBRUARY)
+    assert table.iloc[0]["code"] == "e-kinerja"
+    row = table.iloc[0]
+    assert (row["within"], row["with_target"], row["returns"], row["overdue"]) == (7, 11, 1, 1)
+    assert table["compliance"].iloc[1:].isna().all()
+
+
+def test_process_as_it_ran_has_the_return_loop(frames) -> None:  # type: ignore[no-untyped-def]
+    built, _ = frames
+    nodes, arrows = dashboards.transitions(built, code="e-kinerja", period=FEBRUARY)
+    edges = {(int(r.source), int(r.target)): int(r.count) for r in arrows.itertuples()}
+    assert edges[(0, 1)] == 4  # four cases started
+    assert edges[(5, 4)] == 1  # the return, drawn back
+    assert edges[(4, 5)] == 2  # step 5 visited twice after step 4
+    assert edges[(1, 2)] == 3  # A, B, D reached step 2 (C was cancelled at step 1)
+    counts = {int(r.seq): int(r.visits) for r in nodes.itertuples()}
+    assert counts[4] == 2 and counts[1] == 3
+
+
+def test_lead_time_against_the_plan_without_returns(frames) -> None:  # type: ignore[no-untyped-def]
+    built, _ = frames
+    done = dashboards.completed_cases(built, code="e-kinerja", period=FEBRUARY)
+    (row,) = done.itertuples()
+    assert (row.lead_time, row.planned, row.returns) == (990.0, 10 + 15 + 45 + 1350 + 60 + 240 + 30, 1)
+
+
+def test_backlog_per_pelaksana(org: Organisation, frames) -> None:  # type: ignore[no-untyped-def]
+    built, _ = frames
+    with read_session(org.engine) as session:
+        queue = dashboards.backlog(built, unit_names={}, outstanding=open_unit_names(session))
+    (row,) = queue.itertuples()
+    assert (row.role, row.overdue, row.at_risk, row.total) == ("Sekretaris", 1, 1, 2)
+
+
+def test_data_version_moves_with_every_kind_of_change(org: Organisation) -> None:
+    with read_session(org.engine) as session:
+        before = data_version(session)
+    case = start(org)
+    with read_session(org.engine) as session:
+        after_start = data_version(session)
+    act(org, "sekretaris", "complete", case.case_id, 1, wib(2026, 3, 2, 9))
+    with read_session(org.engine) as session:
+        after_step = data_version(session)
+    with write_session(org.engine) as session:
+        add_holiday(session, actor=SYSTEM, day=date(2026, 3, 3), name="Libur", now=NOW)
+    with read_session(org.engine) as session:
+        after_holiday = data_version(session)
+    assert len({before, after_start, after_step, after_holiday}) == 4

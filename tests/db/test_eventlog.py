@@ -1,0 +1,203 @@
+"""Event-log CSV import and export, XES export."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from db.engine import make_engine, read_session, write_session
+from db.models import Case, Event, Visit
+from services.accounts import SYSTEM
+from services.eventlog import COLUMNS, LogRejected, export_event_csv, export_xes, import_event_csv
+from services.metrics import compute_metrics, metrics_json
+from services.workflow.replay import replay
+from tests.db.test_metrics import AS_OF, _log
+from tests.organisation import NOW, Organisation, build_organisation
+
+HEADER = ",".join(COLUMNS)
+GOOD = [
+    "K1,penyusunan-lkj,,,start,2026-03-02T08:00:00+07:00,Fungsional,,fungsional,fungsional,"
+    '"Penyusunan LKj 2025\nperiode: 2025"',
+    "K1,penyusunan-lkj,,1,complete,2026-03-02 09:00,Sekretaris,,sekretaris,fungsional,",
+    "K1,penyusunan-lkj,,2,complete,2026-03-02 10:00,Fungsional,,fungsional,,",
+]
+
+
+def csv_bytes(*rows: str) -> bytes:
+    return ("\n".join([HEADER, *rows]) + "\n").encode("utf-8")
+
+
+def event_count(org: Organisation) -> int:
+    with read_session(org.engine) as session:
+        return session.scalar(select(func.count()).select_from(Event))
+
+
+def import_csv(org: Organisation, data: bytes):  # type: ignore[no-untyped-def]
+    with write_session(org.engine) as session:
+        return import_event_csv(session, data=data, actor=SYSTEM, now=NOW)
+
+
+def test_good_file_imports_cases_visits_and_attribution(org: Organisation) -> None:
+    result = import_csv(org, csv_bytes(*GOOD))
+    assert (result.cases, result.events) == (1, 3)
+    with read_session(org.engine) as session:
+        case = session.scalar(select(Case))
+        assert (case.ref, case.title, case.period_label, case.status) == (
+            "K1", "Penyusunan LKj 2025", "2025", "active")
+        visits = session.execute(select(Visit.seq, Visit.outcome).order_by(Visit.id)).all()
+        assert [tuple(v) for v in visits] == [(1, "complete"), (2, "complete"), (3, None)]
+        step1 = session.scalar(select(Event).where(Event.event_no == 2))
+        assert step1.performer_user_id != step1.recorded_by_user_id  # recorded on behalf
+
+
+@pytest.mark.parametrize(
+    ("rows", "line", "reason"),
+    [
+        ([GOOD[0], "K1,sop-tidak-ada,,1,complete,2026-03-02 09:00,,,,,"], 3,
+         "kasus 'K1' memakai SOP 'penyusunan-lkj', bukan 'sop-tidak-ada'"),
+        (["K9,sop-tidak-ada,,,start,2026-03-02 09:00,,,,,Judul"], 2,
+         "SOP 'sop-tidak-ada' tidak ada di katalog"),
+        ([GOOD[0], "K1,penyusunan-lkj,,2,complete,2026-03-02 09:00,,,,,"], 3,
+         "Langkah 2 tidak sedang berjalan; langkah yang berjalan adalah langkah 1"),
+        ([*GOOD[:2], "K1,penyusunan-lkj,,2,complete,2999-01-01 09:00,,,,,"], 4, "masa depan"),
+        ([*GOOD[:2], "K1,penyusunan-lkj,,2,complete,2026-03-02 08:30,,,,,"], 4,
+         "lebih awal dari kejadian sebelumnya"),
+        ([GOOD[0], "K1,penyusunan-lkj,,1,selesai,2026-03-02 09:00,,,,,"], 3,
+         "event 'selesai' tidak dikenal"),
+        ([GOOD[0], "K1,penyusunan-lkj,,1,complete,kemarin,,,,,"], 3, "bukan waktu ISO 8601"),
+        (["K2,penyusunan-lkj,,1,complete,2026-03-02 09:00,,,,,"], 2, "belum dimulai"),
+        ([GOOD[0], "K1,penyusunan-lkj,,1,complete,2026-03-02 09:00,Kadis,,,,"], 3,
+         "dilaksanakan oleh Sekretaris, bukan Kadis"),
+        ([GOOD[0], "K1,penyusunan-lkj,,1,complete,2026-03-02 09:00,,,sekretaris,arsiparis,"], 3,
+         "'arsiparis' tidak berwenang mencatat atas nama orang lain"),
+        ([GOOD[0], GOOD[0]], 3, "sudah dimulai di baris sebelumnya"),
+        ([GOOD[0], "K1,penyusunan-lkj,,x,complete,2026-03-02 09:00,,,,,"], 3, "step 'x'"),
+    ],
+)
+def test_bad_rows_are_rejected_with_their_line_and_nothing_is_written(
+        org: Organisation, rows, line, reason) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(LogRejected) as caught:
+        import_csv(org, csv_bytes(*rows))
+    assert caught.value.line == line
+    assert reason in str(caught.value)
+    assert str(caught.value).startswith(f"Baris {line}: ")
+    assert event_count(org) == 0
+
+
+def test_line_numbers_are_spreadsheet_rows(org: Organisation) -> None:
+    """A quoted multi-line note is one row in a spreadsheet; an empty line is a row too."""
+    rows = [GOOD[0], 'K1,penyusunan-lkj,,1,complete,2026-03-02 09:00,,,,,"dua\nbaris"', "",
+            "K1,penyusunan-lkj,,9,complete,2026-03-02 10:00,,,,,"]
+    with pytest.raises(LogRejected, match="^Baris 5: SOP Penyusunan Laporan Kinerja tidak punya"):
+        import_csv(org, csv_bytes(*rows))  # header 1, start 2, step 1 at 3, empty 4, bad row 5
+
+
+def test_people_without_an_account_are_kept_as_the_log_names_them(org: Organisation) -> None:
+    rows = [GOOD[0], "K1,penyusunan-lkj,,1,complete,2026-03-02 09:00,Sekretaris,,bu.ani,pak.budi,"]
+    import_csv(org, csv_bytes(*rows))
+    with read_session(org.engine) as session:
+        event = session.scalar(select(Event).where(Event.event_no == 2))
+    assert (event.performer_user_id, event.recorded_by_user_id) == (None, None)
+    assert event.details == {"names": {"performer": "bu.ani", "recorded_by": "pak.budi"}}
+    assert _export(org).splitlines()[3].endswith(",Sekretaris,,bu.ani,pak.budi,")
+
+
+def test_missing_column_bad_encoding_and_empty_file(org: Organisation) -> None:
+    with pytest.raises(LogRejected, match="^Baris 1: kolom wajib tidak ada: recorded_by, note"):
+        import_csv(org, b"case_id,sop_code,sop_version,step,event,timestamp,performer_role,"
+                        b"unit,performer\n")
+    latin1 = csv_bytes(GOOD[0]).replace(b"Penyusunan LKj", "Penyusunan LKj \u00e9".encode("latin-1"))
+    with pytest.raises(LogRejected, match="^Baris 2: berkas bukan teks UTF-8"):
+        import_csv(org, latin1)
+    with pytest.raises(LogRejected, match="^Baris 1: berkas kosong"):
+        import_csv(org, b"")
+    assert event_count(org) == 0
+
+
+def test_case_already_in_the_database_is_rejected(org: Organisation) -> None:
+    import_csv(org, csv_bytes(*GOOD))
+    with pytest.raises(LogRejected, match="^Baris 2: kasus 'K1' sudah ada di basis data"):
+        import_csv(org, csv_bytes(*GOOD))
+    assert event_count(org) == 3
+
+
+def test_only_an_admin_imports(org: Organisation) -> None:
+    from services.errors import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        with write_session(org.engine) as session:
+            import_event_csv(session, data=csv_bytes(*GOOD), actor=org.actor("fungsional"), now=NOW)
+
+
+def _export(org: Organisation) -> str:
+    out = io.StringIO()
+    with read_session(org.engine) as session:
+        export_event_csv(session, out=out)
+    return out.getvalue()
+
+
+def test_exported_log_reimports_to_the_same_metrics(org: Organisation, sqlite_databases) -> None:  # type: ignore[no-untyped-def]
+    with write_session(org.engine) as session:
+        replay(session, events=_log(), actor=SYSTEM, now=NOW)
+    import_csv(org, csv_bytes(*GOOD))  # adds attribution, a period and a second SOP
+    exported = _export(org)
+    assert exported.splitlines()[0] == ",".join(COLUMNS)
+    other = build_organisation(make_engine(sqlite_databases.fresh()))
+    result = import_csv(other, exported.encode("utf-8"))
+    assert result.events == 17 + 3
+    with read_session(org.engine) as session:
+        original = metrics_json(compute_metrics(session, as_of=NOW))
+    with read_session(other.engine) as session:
+        again = metrics_json(compute_metrics(session, as_of=NOW))
+    assert again == original
+    assert _export(other) == exported
+    other.engine.dispose()
+
+
+def test_xes_has_one_trace_per_case_and_an_event_per_begin_and_visit_end(
+        org: Organisation) -> None:
+    with write_session(org.engine) as session:
+        replay(session, events=_log(), actor=SYSTEM, now=NOW)
+    out = io.StringIO()
+    with read_session(org.engine) as session:
+        traces = export_xes(session, out=out)
+    root = ET.fromstring(out.getvalue())
+    ns = {"x": "http://www.xes-standard.org/"}
+    found = root.findall("x:trace", ns)
+    assert traces == len(found) == 4
+    by_case = {t.find("x:string[@key='concept:name']", ns).get("value"): t for t in found}
+    events = by_case["A"].findall("x:event", ns)
+    lifecycle = Counter(e.find("x:string[@key='lifecycle:transition']", ns).get("value")
+                        for e in events)
+    assert lifecycle == {"complete": 9, "start": 1}
+    first = events[0]
+    assert first.find("x:string[@key='concept:name']", ns).get("value").startswith(
+        "1. Menerima surat dari Sekda")
+    assert first.find("x:date[@key='time:timestamp']", ns).get("value") == \
+        "2025-02-03T08:10:00.000+07:00"
+    assert first.find("x:string[@key='org:role']", ns).get("value") == "Kadis"
+    outcomes = [e.find("x:string[@key='pantau:outcome']", ns) for e in events]
+    assert [o.get("value") for o in outcomes if o is not None].count("return") == 1
+    assert by_case["C"].findall("x:event", ns) == []  # the cancelled case's visit is not a completion
+    assert AS_OF  # same log as the metrics test
+
+
+def test_a_bad_line_after_batches_were_flushed_still_leaves_nothing(
+        org: Organisation, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import services.workflow.replay as replay_module
+
+    monkeypatch.setattr(replay_module, "FLUSH_EVENTS", 2)  # write after every finished case
+    rows = []
+    for number in range(3):
+        rows += [f"C{number},e-kinerja,,,start,2026-03-02 08:00,,,,,Kasus {number}",
+                 f"C{number},e-kinerja,,,cancel,2026-03-02 09:00,,,,,Dibatalkan"]
+    rows.append("C1,e-kinerja,,1,complete,2026-03-02 10:00,,,,,")
+    with pytest.raises(LogRejected, match="^Baris 8: kasus 'C1' sudah dibatalkan pada baris"):
+        import_csv(org, csv_bytes(*rows))
+    assert event_count(org) == 0
+    result = import_csv(org, csv_bytes(*rows[:-1]))
+    assert (result.cases, result.events) == (3, 6)

@@ -1,0 +1,123 @@
+"""Dasbor Kepatuhan, Hambatan, Progres SOP and Antrean per Pelaksana on the demo data."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from db.engine import make_engine, read_session, write_session
+from db.models import Case
+from services.accounts import load_actor
+from services.dashboards import parse_period
+from services.metrics import compute_metrics
+from services.workflow import engine as wf
+from tests.organisation import wib
+from tests.pages.conftest import run_ok
+from ui.charts import percent
+
+
+def tiles(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {metric.label: metric.value for metric in app.main.metric}
+
+
+def service_metrics(url: str, period_text: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        period = parse_period(period_text, today=wib(2026, 11, 24).date())
+        metrics = compute_metrics(session, period=period.bounds())
+        active = session.scalar(select(func.count()).select_from(Case)
+                                .where(Case.status == "active"))
+    engine.dispose()
+    return metrics, active
+
+
+def test_kadis_lands_on_the_dashboard_whose_tiles_match_the_metrics(demo_signed_in,
+                                                                     demo_database) -> None:
+    app = demo_signed_in("kadis")
+    assert [t.value for t in app.title] == ["Dasbor Kepatuhan"]
+    app.query_params["periode"] = "2026"
+    run_ok(app)
+    shown = tiles(app)
+    metrics, active = service_metrics(demo_database, "2026")
+    within = sum(s.within_target for s in metrics.sops)
+    with_target = sum(s.visits_with_target for s in metrics.sops)
+    assert shown["Kepatuhan Mutu Baku"] == percent(within / with_target)
+    assert shown["Kasus berjalan"] == str(active)
+    assert shown["Selesai dalam periode"] == str(sum(s.cases_completed for s in metrics.sops))
+    assert shown["Langkah terlambat"] == str(sum(p.sla_state == "overdue"
+                                                 for p in metrics.pending))
+    assert len(app.get("plotly_chart")) == 2
+    links = [link.proto for link in app.main.get("page_link")]
+    assert any(link.label == "Hambatan" and "sop=" in link.query_string for link in links)
+
+
+def test_filters_change_the_figures_and_stay_in_the_link(demo_signed_in) -> None:
+    app = demo_signed_in("kadis", "dasbor", periode="2026")
+    year = tiles(app)["Selesai dalam periode"]
+    app.query_params["periode"] = "2026-02"
+    run_ok(app)
+    assert tiles(app)["Selesai dalam periode"] != year
+    assert "Februari 2026" in app.main.caption[0].value
+    app.multiselect[0].select("e-kinerja").run()
+    assert app.query_params["sop"] == "e-kinerja"
+    assert [row.value for row in app.main.markdown if row.value.startswith("**")][0] == \
+        "**e\\-Kinerja**"
+
+
+def test_a_recorded_step_shows_on_the_next_run(demo_signed_in, demo_database) -> None:
+    app = demo_signed_in("kadis", "dasbor", periode="2026")
+    before = int(tiles(app)["Kasus berjalan"])
+    engine = make_engine(demo_database)
+    with write_session(engine) as session:
+        wf.start_case(session, actor=load_actor(session, username="fungsional"),
+                      sop_code="e-kinerja", title="e-Kinerja tambahan",
+                      at=wib(2026, 11, 24, 8))
+    engine.dispose()
+    run_ok(app)
+    assert int(tiles(app)["Kasus berjalan"]) == before + 1
+
+
+def test_hambatan_shows_every_view_of_the_chosen_sop(demo_signed_in, demo_database) -> None:
+    metrics, _ = service_metrics(demo_database, "2026")
+    returned = max(metrics.sops, key=lambda sop: sop.returns)  # the SOP with most returns
+    assert returned.returns > 0
+    app = demo_signed_in("sekretaris")
+    assert [t.value for t in app.title] == ["Hambatan"]
+    app.query_params.update({"sop": returned.code, "periode": "2026"})
+    run_ok(app)
+    assert app.main.caption[0].value.startswith(f"{returned.name} · Tahun 2026")
+    specs = " ".join(chart.proto.spec for chart in app.get("plotly_chart"))
+    assert "Waktu kerja per langkah dibanding Mutu Baku" in specs
+    assert "Bagian kunjungan yang melewati Mutu Baku" in specs
+    assert "Pareto pengembalian" in specs
+    (process,) = app.get("graphviz_chart")
+    assert "constraint=false" in process.proto.spec  # a return loop drawn back
+    ranking = app.dataframe[0].value
+    assert list(ranking["Total keterlambatan (jam kerja)"]) == sorted(
+        ranking["Total keterlambatan (jam kerja)"], reverse=True)
+
+
+def test_progress_and_queue_pages(demo_signed_in) -> None:
+    progress = demo_signed_in("kadis", "progres", periode="2026-Q4")
+    assert [t.value for t in progress.title] == ["Progres SOP"]
+    running = [frame.value for frame in progress.dataframe if "Kemajuan" in frame.value.columns]
+    assert running and all(0 <= v <= 100 for frame in running for v in frame["Kemajuan"])
+    queue = demo_signed_in("sekretaris", "antrean")
+    assert queue.main.caption[0].value == "Semua Pelaksana."
+    own = demo_signed_in("arsiparis", "antrean")
+    table = own.dataframe[0].value if own.dataframe else None
+    if table is not None:
+        assert set(table["Pelaksana"]) <= {"Pengadministrasi"}
+    else:
+        assert own.success[0].value == "Tidak ada langkah yang tertunda."
+
+
+def test_empty_database_says_what_to_do(signed_in) -> None:
+    app = signed_in("kadis")
+    assert [t.value for t in app.title] == ["Dasbor Kepatuhan"]
+    assert "Belum ada kasus yang tercatat" in app.info[0].value
+
+
+def test_other_roles_cannot_open_the_heads_dashboards(demo_signed_in) -> None:
+    for page in ("dasbor", "hambatan"):
+        app = demo_signed_in("fungsional", page)
+        assert app.error[0].value == "Halaman ini tidak tersedia untuk peran Anda."

@@ -1,0 +1,278 @@
+"""Tugas Saya, Mulai Kasus, Catat Langkah and Kasus (AppTest, logged in through the form)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from db.engine import make_engine, read_session, write_session
+from db.models import Case, Event
+from services.accounts import load_actor
+from services.workflow import engine as wf
+from tests.organisation import NOW, wib
+from tests.pages.conftest import run_ok
+
+
+def fields(app):  # type: ignore[no-untyped-def]
+    return {field.label: field for field in [*app.text_input, *app.text_area]}
+
+
+def markdown_with(app, text: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [m.value for m in app.main.markdown if text in m.value]
+
+
+def button(app, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in app.button if b.label == label)
+
+
+def started_case(url: str, *, sop: str = "penyusunan-lkj", steps: list[tuple] = (),
+                 title: str = "Penyusunan LKj Tahun 2025") -> int:
+    engine = make_engine(url)
+    with write_session(engine) as session:
+        fungsional = load_actor(session, username="fungsional")
+        case = wf.start_case(session, actor=fungsional, sop_code=sop, title=title,
+                             at=wib(2026, 11, 2, 8), now=NOW).case_id
+    for index, (username, kind, seq, *note) in enumerate(steps):
+        with write_session(engine) as session:
+            wf.record_step(session, actor=load_actor(session, username=username),
+                           case_id=case, kind=kind, seq=seq, at=wib(2026, 11, 2, 9 + index),
+                           note=note[0] if note else None, now=NOW)
+    engine.dispose()
+    return case
+
+
+def events(url: str, case: int) -> list[Event]:
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        found = list(session.scalars(select(Event).where(Event.case_id == case)
+                                     .order_by(Event.event_no)))
+    engine.dispose()
+    return found
+
+
+# --- Mulai Kasus ------------------------------------------------------------------------------
+
+
+def test_start_a_case_and_land_on_its_first_step(signed_in, app_database) -> None:
+    app = signed_in("fungsional", "mulai")
+    assert [t.value for t in app.title] == ["Mulai Kasus"]
+    app.selectbox[0].select("penyusunan-lkj").run()
+    fields(app)["Judul kasus"].input("Penyusunan LKj Tahun 2025")
+    fields(app)["Periode (opsional)"].input("2025")
+    button(app, "Mulai kasus").click()
+    run_ok(app)
+    assert [t.value for t in app.title] == ["Catat Langkah"]
+    assert app.success[0].value.startswith("Kasus 'Penyusunan LKj Tahun 2025' (penyusunan-lkj-")
+    assert app.success[0].value.endswith("Berikutnya: langkah 1 oleh Sekretaris.")
+    engine = make_engine(app_database)
+    with read_session(engine) as session:
+        case = session.scalar(select(Case))
+    assert (case.title, case.period_label, case.status) == ("Penyusunan LKj Tahun 2025", "2025",
+                                                           "active")
+
+
+def test_start_refusal_keeps_what_was_typed(signed_in) -> None:
+    app = signed_in("fungsional", "mulai")
+    app.selectbox[0].select("penyusunan-lkj").run()
+    fields(app)["Judul kasus"].input("LK")
+    fields(app)["Periode (opsional)"].input("2025-T3")
+    button(app, "Mulai kasus").click()
+    run_ok(app)
+    assert app.error[0].value == "Judul kasus wajib diisi, 3 sampai 200 karakter."
+    assert fields(app)["Periode (opsional)"].value == "2025-T3"
+    assert fields(app)["Judul kasus"].value == "LK"
+
+
+def test_only_sops_the_user_may_start_are_offered(signed_in) -> None:
+    kadis = signed_in("kadis", "mulai")
+    assert set(kadis.selectbox[0].options) == {
+        "e-Kinerja", "Pengumpulan Data Kinerja", "Perbaikan Data Kinerja"}
+    arsiparis = signed_in("arsiparis", "mulai")
+    assert "tidak berwenang memulai kasus" in arsiparis.warning[0].value
+
+
+def test_scheduled_steps_ask_for_their_dates(signed_in) -> None:
+    app = signed_in("fungsional", "mulai")
+    app.selectbox[0].select("monev-kinerja-periodik").run()
+    labels = [d.label for d in app.date_input]
+    assert "Jadwal langkah 6: tanggal" in labels
+
+
+# --- Catat Langkah -----------------------------------------------------------------------------
+
+
+def test_recorder_records_the_sekretaris_step_on_behalf(signed_in, app_database) -> None:
+    case = started_case(app_database)
+    app = signed_in("fungsional", "catat", kasus=str(case))
+    assert markdown_with(app, "Langkah 1: Menerima disposisi dari Kadis")
+    performer = next(s for s in app.selectbox if s.label.startswith("Dilaksanakan oleh"))
+    performer.select("sekretaris")
+    kelengkapan = [c for c in app.checkbox if c.label.startswith("Kelengkapan")]
+    assert [c.label for c in kelengkapan] == ["Kelengkapan: DPA dan disposisi"]
+    kelengkapan[0].check()
+    fields(app)["Output (nomor dokumen / referensi)"].input("Disposisi No. 12/2026")
+    button(app, "Catat").click()
+    run_ok(app)
+    assert app.success[0].value.startswith("Tercatat: langkah 1 selesai pada")
+    assert app.success[0].value.endswith("Berikutnya: langkah 2 oleh Fungsional.")
+    recorded = events(app_database, case)[1]
+    assert recorded.performer_user_id != recorded.recorded_by_user_id
+    assert recorded.details == {"kelengkapan": ["DPA dan disposisi"],
+                                "output": "Disposisi No. 12/2026"}
+    assert markdown_with(app, "Langkah 2: Melakukan Koordinasi")  # the form moved on
+
+
+def test_a_user_without_the_role_cannot_record(signed_in, app_database) -> None:
+    case = started_case(app_database, steps=[("sekretaris", "complete", 1)])
+    app = signed_in("sekretaris", "catat", kasus=str(case))
+    assert "dilaksanakan oleh Fungsional" in app.warning[0].value
+    assert not [b for b in app.button if b.label == "Catat"]
+
+
+def test_return_needs_a_reason_and_says_where_the_work_goes(signed_in, app_database) -> None:
+    case = started_case(app_database, steps=[
+        ("sekretaris", "complete", 1), ("fungsional", "complete", 2),
+        ("fungsional", "complete", 3), ("fungsional", "approve", 4)])
+    app = signed_in("sekretaris", "catat", kasus=str(case))
+    options = app.radio[0].options
+    assert options[:2] == ["Setujui (Y): lanjut ke langkah 6 (Kadis)",
+                           "Kembalikan (T): kembali ke langkah 4 (Fungsional) untuk diperbaiki"]
+    app.radio[0].set_value("return")
+    fields(app)["Output (nomor dokumen / referensi)"].input("Konsep v2")
+    button(app, "Catat").click()
+    run_ok(app)
+    assert app.error[0].value == "Alasan pengembalian wajib diisi."
+    assert fields(app)["Output (nomor dokumen / referensi)"].value == "Konsep v2"
+    fields(app)["Catatan (wajib diisi alasannya bila dikembalikan)"].input(
+        "Lampiran capaian belum lengkap")
+    button(app, "Catat").click()
+    run_ok(app)
+    assert app.success[0].value.endswith("Berikutnya: langkah 4 oleh Fungsional.")
+    assert "dikembalikan" in app.success[0].value
+
+
+def test_over_long_input_is_bounded_by_the_form_and_refused_by_the_service(
+        signed_in, app_database) -> None:
+    """The browser cannot send more than the field allows; a request that bypasses the page
+    still meets the service's bound and its message."""
+    import pytest
+
+    from services.errors import InvalidInput
+
+    case = started_case(app_database)
+    app = signed_in("sekretaris", "catat", kasus=str(case))
+    assert fields(app)["Catatan (wajib diisi alasannya bila dikembalikan)"].proto.max_chars == 2000
+    assert fields(app)["Output (nomor dokumen / referensi)"].proto.max_chars == 200
+    engine = make_engine(app_database)
+    with pytest.raises(InvalidInput, match="Catatan terlalu panjang: 2500 karakter, maksimal 2000"):
+        with write_session(engine) as session:
+            wf.record_step(session, actor=load_actor(session, username="sekretaris"),
+                           case_id=case, kind="complete", seq=1, at=wib(2026, 11, 2, 9),
+                           note="x" * 2500, now=NOW)
+    engine.dispose()
+    assert len(events(app_database, case)) == 1
+
+
+def test_a_stale_form_is_refused_when_someone_else_recorded_first(signed_in, app_database) -> None:
+    case = started_case(app_database)
+    app = signed_in("fungsional", "catat", kasus=str(case))  # will record for the Sekretaris
+    engine = make_engine(app_database)
+    with write_session(engine) as session:  # meanwhile the Sekretaris records it herself
+        wf.record_step(session, actor=load_actor(session, username="sekretaris"), case_id=case,
+                       kind="complete", seq=1, at=wib(2026, 11, 3, 9), now=NOW)
+    engine.dispose()
+    button(app, "Catat").click()
+    run_ok(app)
+    assert app.error[0].value.startswith("Langkah ini baru saja dicatat oleh pengguna lain")
+    assert markdown_with(app, "Langkah 2: Melakukan Koordinasi")  # now showing the new state
+    assert len(events(app_database, case)) == 2  # nothing recorded twice
+
+
+def test_the_user_is_told_when_the_step_they_opened_was_recorded(signed_in, app_database) -> None:
+    case = started_case(app_database)
+    app = signed_in("sekretaris", "catat", kasus=str(case))
+    engine = make_engine(app_database)
+    with write_session(engine) as session:
+        wf.record_step(session, actor=load_actor(session, username="fungsional"), case_id=case,
+                       kind="complete", seq=1, at=wib(2026, 11, 3, 9), now=NOW,
+                       on_behalf_of="sekretaris")
+    engine.dispose()
+    run_ok(app)
+    assert app.info[0].value.startswith("Langkah yang tadi Anda buka sudah dicatat")
+    assert "dilaksanakan oleh Fungsional" in app.warning[0].value
+
+
+# --- Tugas Saya ---------------------------------------------------------------------------------
+
+
+def test_my_tasks_show_the_steps_waiting_for_my_role(signed_in, app_database) -> None:
+    case = started_case(app_database, steps=[
+        ("sekretaris", "complete", 1), ("fungsional", "complete", 2),
+        ("fungsional", "complete", 3), ("fungsional", "approve", 4)])
+    started_case(app_database, sop="e-kinerja", title="e-Kinerja Oktober 2026")
+    sekretaris = signed_in("sekretaris", "tugas")
+    cards = markdown_with(sekretaris, "Langkah")
+    assert len(cards) == 1 and "Langkah 5: Memeriksa Laporan LKj" in cards[0]
+    link = sekretaris.main.get("page_link")[-1].proto
+    assert link.label == "Catat" and f"kasus={case}" in link.query_string
+    kadis = signed_in("kadis", "tugas")
+    assert markdown_with(kadis, "Langkah 1: Menerima surat dari Sekda")
+    fungsional = signed_in("fungsional")  # a recorder sees every open step
+    assert len(markdown_with(fungsional, "Langkah")) == 2
+
+
+def test_nothing_pending_says_so(signed_in) -> None:
+    app = signed_in("monev")
+    assert app.success[0].value == "Tidak ada langkah yang menunggu Anda."
+
+
+def test_html_in_user_text_is_shown_as_text(signed_in, app_database) -> None:
+    started_case(app_database, sop="e-kinerja", title="<script>alert('x')</script> e-Kinerja")
+    app = signed_in("kadis", "tugas")
+    (card,) = markdown_with(app, "alert")
+    assert "<script>" not in card and "\\<script\\>" in card
+
+
+# --- Kasus ----------------------------------------------------------------------------------------
+
+
+def test_case_detail_shows_header_timeline_and_audit_trail(signed_in, app_database) -> None:
+    case = started_case(app_database, steps=[
+        ("sekretaris", "complete", 1), ("fungsional", "complete", 2),
+        ("fungsional", "complete", 3), ("fungsional", "approve", 4),
+        ("sekretaris", "return", 5, "<b>Lampiran</b> belum lengkap")])
+    app = signed_in("kadis", "kasus", kasus=str(case))
+    assert [t.value for t in app.title] == ["Penyusunan LKj Tahun 2025"]
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Status"] == "Berjalan" and metrics["Kemajuan"] == "38%"
+    assert any(c.value.startswith("Dimulai 2 Nov 2026 08.00 WIB") for c in app.main.caption)
+    assert metrics["Langkah berjalan"] == "4 (Fungsional)"
+    (chart,) = app.get("plotly_chart")
+    assert '"name":"Batas Mutu Baku"' in chart.proto.spec
+    trail = app.dataframe[0].value
+    assert list(trail["Kejadian"]) == ["Kasus dimulai", "Selesai", "Selesai", "Selesai",
+                                       "Disetujui (Y)", "Dikembalikan (T)"]
+    assert trail["Catatan"].iloc[-1] == "<b>Lampiran</b> belum lengkap"  # plain text in a grid
+
+
+def test_case_list_and_cancel(signed_in, app_database) -> None:
+    case = started_case(app_database)
+    listing = signed_in("sekretaris", "kasus")
+    assert list(listing.dataframe[0].value["Judul"]) == ["Penyusunan LKj Tahun 2025"]
+    app = signed_in("sekretaris", "kasus", kasus=str(case))
+    fields(app)["Alasan pembatalan"].input("Digabung dengan kasus lain")
+    button(app, "Batalkan kasus").click()
+    run_ok(app)
+    assert app.success[0].value == "Kasus dibatalkan."
+    assert {m.label: m.value for m in app.metric}["Status"] == "Dibatalkan"
+
+
+def test_correction_from_the_case_page(signed_in, app_database) -> None:
+    case = started_case(app_database, steps=[("sekretaris", "complete", 1, "ND 1")])
+    app = signed_in("sekretaris", "kasus", kasus=str(case))
+    fields(app)["Catatan yang benar (kosongkan bila tidak diubah)"].input("ND 10")
+    fields(app)["Alasan koreksi"].input("Nomor ND salah ketik")
+    button(app, "Catat koreksi").click()
+    run_ok(app)
+    assert app.success[0].value == "Koreksi atas kejadian #2 dicatat."
+    trail = app.dataframe[0].value
+    assert trail["Kejadian"].iloc[-1] == "Koreksi atas kejadian #2"

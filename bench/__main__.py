@@ -1,0 +1,161 @@
+"""make bench: build (or reuse) a demo database of about a million events, then measure.
+
+Figures (median of --runs runs, each task in a fresh process; the spread shows the noise):
+- metrics end to end: database to the metrics JSON, as `manage.py metrics --json` does;
+- working-minute durations alone: the clock over every ended visit;
+- export and import of the event-log CSV (import into an empty database);
+- peak memory (max RSS) of each task;
+- the peer: PM4Py's business-hours case durations and performance DFG on the same exported
+  log with the same calendar (bench/pm4py_peer.py), in its own virtual environment because
+  PM4Py is AGPL and stays out of the project's dependencies; and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from db.engine import REPO_ROOT, make_engine, write_session
+from services.accounts import SYSTEM
+from services.bootstrap import initialise
+from services.clock import utcnow
+from services.demo import load_demo
+
+OUT = REPO_ROOT / "build" / "bench"
+PEER_VENV = OUT / "peer-venv"
+PEER_PACKAGES = ["pm4py==2.7.23.11", "holidays==0.108", "pandas==3.1.1"]
+# A fixed end of history: the same database on every machine and every day.
+UNTIL = "2026-11-20T16:00:00+07:00"
+
+
+def run_task(*args: str) -> dict[str, object]:
+    result = subprocess.run([sys.executable, "-m", "bench.task", *args], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"bench task {args[0]} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def summary(runs: list[dict[str, object]]) -> str:
+    seconds = sorted(float(r["seconds"]) for r in runs)
+    rss = max(float(r["max_rss_mb"]) for r in runs)
+    return (f"median {statistics.median(seconds):7.3f} s  (min {seconds[0]:.3f}, max "
+            f"{seconds[-1]:.3f}, {len(seconds)} runs)  peak RSS {rss:,.0f} MB")
+
+
+def build_database(path: Path, *, scale: int, years: int, seed: int) -> str:
+    url = f"sqlite:///{path}"
+    if path.exists():
+        print(f"Reusing {path.relative_to(REPO_ROOT)} (delete it to rebuild).")
+        return url
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{path}.partial")
+    initialise(engine=engine)
+    started = time.perf_counter()
+    from services.eventlog import parse_timestamp
+
+    with write_session(engine) as session:
+        result = load_demo(session, actor=SYSTEM, seed=seed, years=years, scale=scale,
+                           until=parse_timestamp(UNTIL), now=utcnow(),
+                           progress=lambda label, share: print(f"  [{share:4.0%}] {label}"))
+    engine.dispose()
+    os.replace(f"{path}.partial", path)
+    print(f"Built {result.events:,} events in {result.cases:,} cases in "
+          f"{time.perf_counter() - started:.0f} s.")
+    return url
+
+
+def peer(log: Path, runs: int) -> dict[str, object] | None:
+    python = PEER_VENV / "bin" / "python"
+    if not python.exists():
+        print("Installing the PM4Py peer into build/bench/peer-venv (once) ...")
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        install = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                                  *PEER_PACKAGES], capture_output=True, text=True)
+        if install.returncode != 0:
+            print(f"PM4Py could not be installed; peer skipped:\n{install.stderr[-1500:]}")
+            return None
+    result = subprocess.run([str(python), str(REPO_ROOT / "bench" / "pm4py_peer.py"), str(log),
+                             "--runs", str(runs), "--json"], capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"PM4Py peer failed:\n{result.stderr[-1500:]}")
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="make bench")
+    parser.add_argument("--scale", type=int, default=1000)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--no-pages", action="store_true")
+    args = parser.parse_args()
+
+    database = OUT / f"demo-s{args.scale}-y{args.years}-seed{args.seed}.db"
+    url = build_database(database, scale=args.scale, years=args.years, seed=args.seed)
+    log = OUT / "events.csv"
+    print(f"\nDatabase: {database.relative_to(REPO_ROOT)} (SQLite)\n")
+
+    results: dict[str, list[dict[str, object]]] = {}
+    results["export"] = [run_task("export", url, str(log)) for _ in range(args.runs)]
+    events = results["export"][0]["events"]
+    results["metrics"] = [run_task("metrics", url) for _ in range(args.runs)]
+    results["durations"] = [run_task("durations", url) for _ in range(args.runs)]
+    import_runs = []
+    for run in range(max(1, args.runs // 2)):
+        target = OUT / f"import-{run}.db"
+        target.unlink(missing_ok=True)
+        import_runs.append(run_task("import", f"sqlite:///{target}", str(log)))
+        target.unlink(missing_ok=True)
+    results["import"] = import_runs
+
+    print(f"{events:,} events, {results['durations'][0]['visits']:,} ended visits\n")
+    print(f"metrics end to end (DB -> JSON)   {summary(results['metrics'])}   target < 3 s")
+    print(f"working-minute durations alone    {summary(results['durations'])}   target < 0.3 s")
+    cases_too = statistics.median(float(r["with_cases_seconds"]) for r in results["durations"])
+    print(f"  ... plus every case's lead time   median {cases_too:7.3f} s")
+    print(f"export event log (CSV)            {summary(results['export'])}")
+    print(f"import event log (CSV, replayed)  {summary(results['import'])}")
+    peak = max(float(r["max_rss_mb"]) for rs in results.values() for r in rs)
+    print(f"peak memory of any task           {peak:,.0f} MB   target < 1536 MB")
+
+    if not args.no_pages:
+        from bench.pages import measure
+
+        print("\nPages in headless Chromium (navigation to 'script not running'; warm = median "
+              "of reloads; each page on a fresh server):")
+        for row in measure(url, warm_runs=args.runs):
+            spread = ", ".join(f"{s:.2f}" for s in row["warm"])
+            print(f"  {row['page']:<18} cold {row['cold_s']:5.2f} s (target < 5 s)   warm "
+                  f"{row['warm_s']:5.2f} s [{spread}] (target < 2 s)   app process peak "
+                  f"{row['server_peak_mb']:,.0f} MB (target < 1536 MB)")
+
+    if not args.no_peer:
+        figures = peer(log, args.runs)
+        if figures:
+            end_to_end = statistics.median(float(r["seconds"]) for r in results["metrics"])
+            same_work = statistics.median(float(r["with_cases_seconds"])
+                                          for r in results["durations"])
+            theirs = float(figures["case_durations_s"]) + float(figures["performance_dfg_s"])
+            print(f"\nPM4Py {figures['pm4py']} on the same log ({figures['events']:,} events, "
+                  f"{figures['cases']:,} cases), business hours + Indonesian calendar:")
+            print(f"  case durations {figures['case_durations_s']:.2f} s, performance DFG "
+                  f"{figures['performance_dfg_s']:.2f} s, rework {figures['rework_s']:.2f} s "
+                  f"(formatting {figures['format_s']:.2f} s and reading the CSV not counted)")
+            print(f"  same work, data in memory (working time of every visit and case): "
+                  f"PM4Py {theirs:.2f} s vs Pantau SOP {same_work:.3f} s = "
+                  f"{theirs / same_work:.0f}x faster   target >= 10x")
+            print(f"  PM4Py's computation vs all of Pantau SOP's metrics including the database "
+                  f"read and JSON ({end_to_end:.2f} s) = {theirs / end_to_end:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Page timings in headless Chromium: navigation until the page's title is shown and the
+script has stopped running (Streamlit's own "notRunning" state), cold (first load on a
+freshly started server, nothing cached) and warm (reloads, median), and the server's peak
+memory."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from services.demo import DEMO_PASSWORD
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in_here, start_server, wait_for_app_run
+
+PAGES = [("Dasbor Kepatuhan", "dasbor?periode=2026"), ("Hambatan", "hambatan?periode=2026")]
+
+
+def _load(page: Page, url: str, title: str) -> float:
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    page.get_by_role("heading", name=title, exact=True).wait_for(state="visible", timeout=120_000)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=120_000)
+    return time.perf_counter() - started
+
+
+def _wait_for_login_cookie(page: Page) -> None:
+    """The login cookie is written by a component after the login run; a new page load
+    before it exists would show the login form."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(cookie["name"] == "pantau_sop" for cookie in page.context.cookies()):
+            return
+        page.wait_for_timeout(100)
+    raise RuntimeError("the login cookie was never set")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(database_url: str, *, warm_runs: int = 5) -> list[dict[str, object]]:
+    results = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for title, path in PAGES:
+            with tempfile.TemporaryDirectory() as work:
+                server = start_server(database_url, Path(work) / "streamlit.log",
+                                      {"PANTAU_COOKIE_KEY": "kunci-bench-" + "x" * 40})
+                try:
+                    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+                    page.goto(f"{server.url}/akun")  # sign in on a light page
+                    wait_for_app_run(page)
+                    log_in_here(page, "kadis", DEMO_PASSWORD)
+                    page.get_by_role("heading", name="Akun Saya").wait_for(state="visible")
+                    _wait_for_login_cookie(page)
+                    cold = _load(page, f"{server.url}/{path}", title)
+                    warm = [_load(page, f"{server.url}/{path}", title) for _ in range(warm_runs)]
+                    results.append({"page": title, "cold_s": cold, "warm": warm,
+                                    "warm_s": statistics.median(warm),
+                                    "server_peak_mb": _peak_rss_mb(server.process.pid)})
+                    page.context.close()
+                finally:
+                    server.stop()
+        browser.close()
+    return results

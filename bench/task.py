@@ -1,0 +1,93 @@
+"""One measured task, run in its own process so its peak memory is its own.
+
+Prints one JSON line: {"seconds": ..., "max_rss_mb": ..., ...}.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+
+from db.engine import make_engine, read_session, write_session
+from db.models import Case, Visit
+from services.accounts import SYSTEM
+from services.bootstrap import initialise
+from services.calendar import WorkingCalendar, load_calendar_settings
+from services.clock import utcnow
+from services.eventlog import export_event_csv, import_event_csv
+from services.metrics import compute_metrics, epoch_ns, metrics_json
+
+
+def _rss_mb() -> float:
+    """Peak resident memory of this process. Not ru_maxrss: Linux carries that over execve
+    from the parent (the bench runner, which may have built a large database)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def metrics(url: str) -> dict[str, object]:
+    engine = make_engine(url)
+    start = time.perf_counter()
+    with read_session(engine) as session:
+        document = json.dumps(metrics_json(compute_metrics(session)))
+    return {"seconds": time.perf_counter() - start, "bytes": len(document)}
+
+
+def _pairs(session, model, start_column, end_column) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    rows = session.execute(select(epoch_ns(start_column), epoch_ns(end_column))
+                           .where(end_column.is_not(None))).all()
+    starts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    ends = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+    return starts, ends
+
+
+def durations(url: str) -> dict[str, object]:
+    """The clock alone, on instants already in memory: every ended visit's working time, and
+    (what the PM4Py peer computes) every visit's and every completed case's."""
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        visit_starts, visit_ends = _pairs(session, Visit, Visit.available_at, Visit.ended_at)
+        case_starts, case_ends = _pairs(session, Case, Case.started_at, Case.ended_at)
+        calendar = WorkingCalendar(load_calendar_settings(session))
+    calendar.working_minutes(visit_starts[:1], visit_ends[:1])  # the day table, once per process
+    start = time.perf_counter()
+    minutes = calendar.working_minutes(visit_starts, visit_ends)
+    visits_only = time.perf_counter() - start
+    calendar.working_minutes(case_starts, case_ends)
+    return {"seconds": visits_only, "with_cases_seconds": time.perf_counter() - start,
+            "visits": len(minutes), "cases": len(case_starts)}
+
+
+def export(url: str, out: str) -> dict[str, object]:
+    engine = make_engine(url)
+    start = time.perf_counter()
+    with read_session(engine) as session, open(out, "w", encoding="utf-8", newline="") as handle:
+        count = export_event_csv(session, out=handle)
+    return {"seconds": time.perf_counter() - start, "events": count}
+
+
+def import_(url: str, log: str) -> dict[str, object]:
+    engine = make_engine(url)
+    initialise(engine=engine)
+    data = Path(log).read_bytes()
+    start = time.perf_counter()
+    with write_session(engine) as session:
+        result = import_event_csv(session, data=data, actor=SYSTEM, now=utcnow())
+    return {"seconds": time.perf_counter() - start, "events": result.events}
+
+
+TASKS = {"metrics": metrics, "durations": durations, "export": export, "import": import_}
+
+if __name__ == "__main__":
+    name, *args = sys.argv[1:]
+    result = TASKS[name](*args)
+    result["max_rss_mb"] = round(_rss_mb(), 1)
+    print(json.dumps(result))

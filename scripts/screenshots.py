@@ -1,0 +1,106 @@
+"""Screenshots of every page on the demo data, for docs/screenshots/ (needs Debian's chromium).
+
+    .venv/bin/python -m scripts.screenshots [--out docs/screenshots]
+
+Builds a demo database (fixed seed and end date), serves it with `streamlit run`, signs in
+as each role and photographs each page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+from sqlalchemy import select
+
+from db.engine import REPO_ROOT, make_engine, read_session, write_session
+from db.models import Case
+from services.accounts import SYSTEM
+from services.bootstrap import initialise
+from services.demo import DEMO_PASSWORD, load_demo
+from services.formatting import WIB
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in_here, start_server, wait_for_app_run
+
+UNTIL = datetime(2026, 11, 20, 15, 0, tzinfo=WIB)
+SHOTS = [
+    # (user, path, file, tab to open)
+    ("kadis", "dasbor?periode=2026", "dasbor-kepatuhan", None),
+    ("sekretaris", "hambatan?sop=pengumpulan-data-kinerja&periode=2026", "hambatan", None),
+    ("sekretaris", "progres?sop=e-kinerja,penyusunan-lkj&periode=2026-Q4", "progres-sop", None),
+    ("sekretaris", "antrean", "antrean-pelaksana", None),
+    ("fungsional", "tugas", "tugas-saya", None),
+    ("fungsional", "catat?kasus={running}", "catat-langkah", None),
+    ("fungsional", "kasus?kasus=3", "kasus-detail", None),
+    ("fungsional", "mulai", "mulai-kasus", None),
+    ("kadis", "katalog?sop=penyusunan-lkj", "katalog-tabel", None),
+    ("kadis", "katalog?sop=penyusunan-lkj", "katalog-diagram", "Diagram alir"),
+    ("admin.demo", "pengguna", "admin-pengguna", None),
+    ("admin.demo", "kalender", "admin-kalender", None),
+]
+
+
+def shoot(page: Page, path: Path, *, full: bool = True) -> None:
+    """Streamlit scrolls inside its own container, so a "full page" screenshot is only the
+    window: make the window as tall as the content first."""
+    page.wait_for_timeout(1500)  # charts animate in
+    height = page.evaluate(
+        "() => document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
+    if full:
+        page.set_viewport_size({"width": 1440, "height": min(max(int(height) + 120, 900), 6000)})
+        page.wait_for_timeout(800)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    print(f"  {path}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        url = f"sqlite:///{work}/demo.db"
+        engine = make_engine(url)
+        initialise(engine=engine)
+        with write_session(engine) as session:
+            load_demo(session, actor=SYSTEM, seed=2026, years=2, scale=2, until=UNTIL, now=UNTIL)
+        with read_session(engine) as session:
+            running = session.scalar(select(Case.id).where(Case.status == "active")
+                                     .order_by(Case.id.desc()).limit(1))
+        engine.dispose()
+        server = start_server(url, Path(work) / "streamlit.log",
+                              {"PANTAU_COOKIE_KEY": "kunci-tangkapan-layar-" + "x" * 30})
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                context = browser.new_context(viewport={"width": 1440, "height": 1000})
+                page = context.new_page()
+                page.set_default_timeout(60_000)
+                page.goto(server.url)
+                wait_for_app_run(page)
+                shoot(page, args.out / "login.png", full=False)
+                current = None
+                for user, path, name, tab in SHOTS:
+                    if user != current:
+                        context.clear_cookies()
+                        page.goto(f"{server.url}/akun")
+                        wait_for_app_run(page)
+                        log_in_here(page, user, DEMO_PASSWORD)
+                        page.wait_for_timeout(1500)  # the login cookie is written by a component
+                        current = user
+                    page.goto(f"{server.url}/{path.format(running=running)}")
+                    wait_for_app_run(page)
+                    if tab:
+                        page.get_by_role("tab", name=tab).click()
+                        wait_for_app_run(page)
+                    shoot(page, args.out / f"{name}.png")
+                browser.close()
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

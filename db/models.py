@@ -50,6 +50,7 @@ CASE_STATUSES = ("active", "completed", "cancelled")
 VISIT_OUTCOMES = ("complete", "approve", "return", "closed")
 EVENT_KINDS = ("start", "begin", "complete", "approve", "return", "cancel", "correction")
 HOLIDAY_OVERRIDE_KINDS = ("add", "remove")
+REVIEW_KINDS = ("monitoring", "evaluasi")
 WORK_REGIMES = ("normal", "ramadan")
 
 
@@ -373,3 +374,26 @@ class AppSetting(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+# --- monitoring and evaluation (PermenPAN-RB 35/2012, DESIGN section 11) ------------------
+
+
+class SopReview(Base):
+    """One save of a Tabel 7 monitoring form or of an SOP evaluation, for an SOP and a period.
+    Saves are kept (the latest one is the form); each names who saved it and when."""
+
+    __tablename__ = "sop_review"
+    __table_args__ = (
+        CheckConstraint(_in("kind", REVIEW_KINDS), name="kind"),
+        Index("ix_sop_review_form", "kind", "sop_id", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    sop_id: Mapped[int] = mapped_column(ForeignKey("sop.id"))
+    sop_version_id: Mapped[int] = mapped_column(ForeignKey("sop_version.id"))
+    period: Mapped[str] = mapped_column(String(40))  # as written in links: 2026-S1, 2026-Q3
+    content: Mapped[dict[str, Any]]
+    saved_by_user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    saved_at: Mapped[datetime]

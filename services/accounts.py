@@ -13,7 +13,7 @@ import bcrypt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from db.models import AppSetting, Event, Role, Unit, User
+from db.models import AppSetting, Event, Role, SopReview, Unit, User
 from services.errors import InvalidInput, NotFound, PermissionDenied
 
 MIN_PASSWORD_LENGTH = 8
@@ -325,8 +325,6 @@ def update_user(session: Session, *, actor: Actor, username: str, full_name: str
 
 def delete_user(session: Session, *, actor: Actor, username: str) -> None:
     """Delete a user who never appears in the audit trail; others can only be deactivated."""
-
-
     require_admin(actor)
     user = _user(session, username)
     if user.id == actor.user_id:
@@ -336,6 +334,11 @@ def delete_user(session: Session, *, actor: Actor, username: str) -> None:
     if in_trail:
         raise InvalidInput(f"{user.full_name} tercatat pada {in_trail} kejadian; akun yang "
                            "sudah tercatat tidak dihapus, nonaktifkan saja.")
+    reviews = session.scalar(select(func.count()).select_from(SopReview).where(
+        SopReview.saved_by_user_id == user.id))
+    if reviews:
+        raise InvalidInput(f"{user.full_name} menyimpan {reviews} formulir monitoring/evaluasi; "
+                           "akun yang sudah tercatat tidak dihapus, nonaktifkan saja.")
     user.roles = []
     session.flush()
     session.delete(user)

@@ -17,14 +17,12 @@ import pandas as pd
 
 from services.calendar import WorkingCalendar, wib_midnight
 from services.catalog.waktu import WORKDAY_MINUTES
-from services.formatting import MONTHS_SHORT, WIB
+from services.formatting import MONTHS, MONTHS_SHORT, WIB
 from services.metrics import SLA_STATES, Frames, Period, sla_codes
 
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember")
 QUARTERS = ("I", "II", "III", "IV")
-PERIOD_KINDS = {"bulan": "Bulan", "triwulan": "Triwulan", "tahun": "Tahun",
-                "khusus": "Rentang tanggal"}
+PERIOD_KINDS = {"bulan": "Bulan", "triwulan": "Triwulan", "semester": "Semester",
+                "tahun": "Tahun", "khusus": "Rentang tanggal"}
 AGEING = (("< 1 hari", 0, 1), ("1–3 hari", 1, 3), ("3–5 hari", 3, 5), ("> 5 hari", 5, np.inf))
 
 
@@ -45,6 +43,8 @@ class PeriodChoice:
             return f"{MONTHS[self.first.month - 1]} {self.first.year}"
         if self.kind == "triwulan":
             return f"Triwulan {QUARTERS[(self.first.month - 1) // 3]} {self.first.year}"
+        if self.kind == "semester":
+            return f"Semester {QUARTERS[(self.first.month - 1) // 6]} {self.first.year}"
         if self.kind == "tahun":
             return f"Tahun {self.first.year}"
         return (f"{self.first.day} {MONTHS_SHORT[self.first.month - 1]} {self.first.year} – "
@@ -57,6 +57,8 @@ class PeriodChoice:
             return f"{self.first:%Y-%m}"
         if self.kind == "triwulan":
             return f"{self.first.year}-Q{(self.first.month - 1) // 3 + 1}"
+        if self.kind == "semester":
+            return f"{self.first.year}-S{(self.first.month - 1) // 6 + 1}"
         if self.kind == "tahun":
             return f"{self.first.year}"
         return f"{self.first:%Y-%m-%d}_{self.last:%Y-%m-%d}"
@@ -69,6 +71,8 @@ class PeriodChoice:
             return month(shift_months(self.first, -1))
         if self.kind == "triwulan":
             return quarter(shift_months(self.first, -3))
+        if self.kind == "semester":
+            return semester(shift_months(self.first, -6))
         if self.kind == "tahun":
             return year(self.first.year - 1)
         length = self.last - self.first
@@ -100,29 +104,44 @@ def quarter(day: date) -> PeriodChoice:
     return PeriodChoice("triwulan", start, end)
 
 
+def semester(day: date) -> PeriodChoice:
+    """January-June or July-December: PermenPAN-RB 35/2012 asks for monitoring at least every
+    six months."""
+    start = date(day.year, 1 if day.month <= 6 else 7, 1)
+    return PeriodChoice("semester", start, shift_months(start, 6) - timedelta(days=1))
+
+
 def year(number: int) -> PeriodChoice:
     return PeriodChoice("tahun", date(number, 1, 1), date(number, 12, 31))
 
 
-def parse_period(text: str | None, *, today: date) -> PeriodChoice:
-    """A period from a link; anything unreadable gives the current quarter."""
-    text = (text or "").strip()
+def read_period(text: str) -> PeriodChoice | None:
+    """A period written as 2026-07, 2026-Q3, 2026-S2, 2026 or 2026-07-01_2026-09-30; None when
+    the text is none of these."""
+    text = text.strip()
     try:
         if "_" in text:
             first, last = (date.fromisoformat(part) for part in text.split("_", 1))
-            if first <= last:
-                return PeriodChoice("khusus", first, last)
-        elif "-Q" in text:
-            year_text, number = text.split("-Q")
-            if 1 <= int(number) <= 4:
-                return quarter(date(int(year_text), (int(number) - 1) * 3 + 1, 1))
-        elif len(text) == 7:
+            return PeriodChoice("khusus", first, last) if first <= last else None
+        for marker, build, length in (("-Q", quarter, 3), ("-S", semester, 6)):
+            if marker in text:
+                year_text, number = text.split(marker)
+                count = 12 // length
+                if not 1 <= int(number) <= count:
+                    return None
+                return build(date(int(year_text), (int(number) - 1) * length + 1, 1))
+        if len(text) == 7:
             return month(date.fromisoformat(f"{text}-01"))
-        elif len(text) == 4 and text.isdigit():
+        if len(text) == 4 and text.isdigit():
             return year(int(text))
     except ValueError:
         pass
-    return quarter(today)
+    return None
+
+
+def parse_period(text: str | None, *, today: date) -> PeriodChoice:
+    """A period from a link; anything unreadable gives the current quarter."""
+    return read_period(text or "") or quarter(today)
 
 
 def today_wib(now: datetime) -> date:

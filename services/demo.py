@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -29,12 +28,12 @@ from db.models import AppSetting, Case, Unit
 from services.accounts import Actor, create_user, hash_password, require_admin
 from services.calendar import WorkingCalendar, load_calendar_settings
 from services.errors import InvalidInput
+from services.formatting import MONTHS, WIB
 from services.organisation import create_unit, multi_unit_ids
 from services.workflow.engine import current_version_id, load_plan
 from services.workflow.model import SopPlan
 from services.workflow.replay import LogEvent, ReplayResult, replay
 
-WIB_TZ = ZoneInfo("Asia/Pontianak")
 DEMO_PASSWORD = "demo-pantau-sop"
 DEMO_SETTING = "demo_dataset"
 WORKDAY = 450
@@ -60,8 +59,6 @@ USERS = [
     ("kabid.pembinaan", "Maria Ulfa, S.Kom.", ["Bidang"], "bidang-pembinaan-arsip", False),
     ("admin.demo", "Admin Demo", [], "sekretariat", True),
 ]
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember")
 RETURN_REASONS = (
     "Data capaian indikator belum lengkap",
     "Lampiran bukti dukung belum dilampirkan",
@@ -205,7 +202,7 @@ def _in_progress(calendar: WorkingCalendar, *, until: datetime, rng: np.random.G
                  suffix: str) -> list[_Slot]:
     """Work started in the last few working days, so the history ends mid-flight: ad-hoc data
     requests of the Biro Organisasi besides the schedule."""
-    month = f"{MONTHS[until.astimezone(WIB_TZ).month - 1]} {until.astimezone(WIB_TZ).year}"
+    month = f"{MONTHS[until.astimezone(WIB).month - 1]} {until.astimezone(WIB).year}"
     period = f"{until.year}-{until.month:02d}"
     slots = []
     for code, title, back_days in (

@@ -6,7 +6,13 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 WIB = ZoneInfo("Asia/Pontianak")
+MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+          "September", "Oktober", "November", "Desember")
 MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+# The words for the SLA states of metrics.SLA_STATES (pages add symbols and colours).
+SLA_LABELS = {"on_time": "Tepat waktu", "at_risk": "Berisiko", "overdue": "Terlambat",
+              "no_target": "Tanpa target"}
 
 
 def format_wib(instant: datetime) -> str:

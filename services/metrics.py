@@ -262,6 +262,7 @@ class StepMetrics:
     role: str
     target_minutes: int | None
     visits_ended: int
+    visits_with_target: int
     duration_median: float | None
     duration_p90: float | None
     duration_mean: float | None
@@ -397,7 +398,7 @@ def _cases_in_period(cases: pd.DataFrame, period: Period | None) -> pd.DataFrame
 
 
 def step_statistics(visits: pd.DataFrame) -> pd.DataFrame:
-    """Per (SOP, step): ended visits, duration median/p90/mean, within target, returns,
+    """Per (SOP, step): ended visits, those with a target, duration median/p90/mean, within target, returns,
     overrun, open visits. One grouping over all visits."""
     measured = visits[visits["measured"]]
     keys = [measured["sop_code"].astype(str), measured["seq"]]
@@ -407,6 +408,7 @@ def step_statistics(visits: pd.DataFrame) -> pd.DataFrame:
         "median": grouped["duration"].median(),
         "p90": grouped["duration"].quantile(0.9),
         "mean": grouped["duration"].mean(),
+        "with_target": grouped["has_target"].sum(),
         "within": grouped["within_target"].sum(),
         "returns": grouped["is_return"].sum(),
         "overrun": grouped["overrun"].sum(),
@@ -447,6 +449,7 @@ def _sop_metrics(code: str, catalog: tuple[str, list[tuple[int, str, int | None]
 
         step_metrics.append(StepMetrics(
             seq=seq, role=role, target_minutes=target, visits_ended=count("ended"),
+            visits_with_target=count("with_target"),
             duration_median=_number(row["median"]) if row is not None else None,
             duration_p90=_number(row["p90"]) if row is not None else None,
             duration_mean=_number(row["mean"]) if row is not None else None,

@@ -15,6 +15,7 @@ from services.dashboards import (
     month,
     parse_period,
     quarter,
+    semester,
     shift_months,
     today_wib,
     year,
@@ -65,6 +66,9 @@ def period_filter(kind_column, value_column, *, today: date) -> PeriodChoice:  #
     elif kind == "triwulan":
         options = [quarter(shift_months(date(today.year, (today.month - 1) // 3 * 3 + 1, 1),
                                         -3 * i)) for i in range(16)]
+    elif kind == "semester":
+        options = [semester(shift_months(date(today.year, today.month, 1), -6 * i))
+                   for i in range(8)]
     elif kind == "tahun":
         options = [year(today.year - i) for i in range(8)]
     else:

@@ -8,15 +8,15 @@ from datetime import date, datetime, time
 import streamlit as st
 
 from services.clock import utcnow
-from services.formatting import WIB, format_minutes
+from services.formatting import SLA_LABELS, WIB, format_minutes
 
 # One colour per state everywhere (Okabe-Ito: readable with colour-blindness), always with a
 # symbol and a word as well, never colour alone.
 SLA = {
-    "on_time": ("Tepat waktu", "●", "#009E73"),
-    "at_risk": ("Berisiko", "▲", "#E69F00"),
-    "overdue": ("Terlambat", "■", "#D55E00"),
-    "no_target": ("Tanpa target", "○", "#8C8C8C"),
+    "on_time": (SLA_LABELS["on_time"], "●", "#009E73"),
+    "at_risk": (SLA_LABELS["at_risk"], "▲", "#E69F00"),
+    "overdue": (SLA_LABELS["overdue"], "■", "#D55E00"),
+    "no_target": (SLA_LABELS["no_target"], "○", "#8C8C8C"),
 }
 WITHIN = ("Dalam Mutu Baku", "#0072B2")
 OVER = ("Melewati Mutu Baku", "#D55E00")

@@ -24,10 +24,12 @@ from services.catalog.store import current_catalog, entry_as_json
 from services.catalog.table_import import read_table_file
 from services.catalog.yaml_io import catalog_files, display_path, dump_sop_yaml, read_catalog
 from services.clock import utcnow
+from services.dashboards import read_period
 from services.demo import DEMO_PASSWORD, load_demo
 from services.errors import ServiceError
 from services.eventlog import export_event_csv, export_xes, import_event_csv, parse_timestamp
 from services.metrics import compute_metrics, metrics_json
+from services.reports.digest import write_report
 
 
 class SetupNeeded(Exception):
@@ -156,6 +158,25 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    engine = _ready_engine()
+    with read_session(engine) as session:
+        files = write_report(session, period=args.period, out_dir=args.out, now=utcnow(),
+                             progress=_progress)
+    print(f"Laporan {args.period.label}: {len(files)} berkas di {args.out}")
+    for path in files:
+        print(f"  {path.name}")
+    return 0
+
+
+def _period(text: str):  # type: ignore[no-untyped-def]
+    period = read_period(text)
+    if period is None:
+        raise argparse.ArgumentTypeError(
+            f"periode tidak dikenali: {text!r} (contoh: 2026-S1, 2026-Q3, 2026-07, 2026)")
+    return period
+
+
 def _instant(text: str) -> datetime:
     try:
         return parse_timestamp(text)
@@ -213,6 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--json", action="store_true", help="cetak sebagai JSON")
     metrics.add_argument("--as-of", dest="as_of", type=_instant, default=None,
                          help="waktu acuan ISO 8601 (bawaan: sekarang)")
+
+    report = command("report", cmd_report,
+                     "Tulis laporan periode (Tabel 7, evaluasi SOP, laporan manajemen, log "
+                     "kejadian CSV dan XES) ke sebuah folder, tanpa antarmuka.")
+    report.add_argument("--period", type=_period, required=True,
+                        help="periode: 2026-S1 (semester), 2026-Q3, 2026-07, 2026, atau "
+                             "2026-07-01_2026-09-30")
+    report.add_argument("--out", type=Path, required=True, help="folder tujuan")
     return parser
 
 

@@ -79,3 +79,25 @@ def test_as_of_before_the_last_event_is_refused(demo_url: str) -> None:
                     database_url=demo_url)
     assert result.returncode == 2 and "lebih awal dari kejadian terakhir" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_report_writes_the_period_files(demo_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "laporan"
+    result = manage("report", "--period", "2026-S1", "--out", str(out), database_url=demo_url)
+    assert result.returncode == 0, result.stderr
+    assert "Laporan Semester I 2026: 7 berkas" in result.stdout
+    assert sorted(path.name for path in out.iterdir()) == sorted([
+        "tabel7-monitoring-2026-S1.pdf", "tabel7-monitoring-2026-S1.xlsx",
+        "evaluasi-sop-2026-S1.pdf", "evaluasi-sop-2026-S1.xlsx",
+        "laporan-manajemen-2026-S1.xlsx", "log-kejadian-2026-S1.csv",
+        "log-kejadian-2026-S1.xes"])
+    assert (out / "tabel7-monitoring-2026-S1.pdf").read_bytes().startswith(b"%PDF")
+    assert "[100%] Selesai" in result.stderr
+
+
+def test_report_refuses_an_unreadable_period(demo_url: str, tmp_path: Path) -> None:
+    result = manage("report", "--period", "2026-S3", "--out", str(tmp_path / "x"),
+                    database_url=demo_url)
+    assert result.returncode == 2
+    assert "periode tidak dikenali: '2026-S3'" in result.stderr
+    assert not (tmp_path / "x").exists()

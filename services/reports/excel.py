@@ -1,0 +1,227 @@
+"""Excel workbooks (openpyxl): the two forms, and the management report. Every sheet starts
+with its title and the period; figures are written as numbers (rates as percentages) taken as
+they are from the metrics service, so the workbook and the dashboards agree."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from services.dashboards import PeriodChoice
+from services.formatting import SLA_LABELS, WIB, format_wib
+from services.metrics import Metrics
+from services.reports.forms import CRITERIA, NO, YES, EvaluationForm, MonitoringForm
+
+THIN = Side(style="thin", color="808080")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEAD_FILL = PatternFill("solid", fgColor="DDDDDD")
+WRAP = Alignment(wrap_text=True, vertical="top")
+PERCENT = "0.0%"
+NUMBER = "#,##0"
+DECIMAL = "#,##0.0"
+
+
+def _sheet_title(text: str, taken: set[str]) -> str:
+    """Excel sheet names: at most 31 characters, none of []:*?/\\, unique in the workbook."""
+    cleaned = "".join("-" if char in "[]:*?/\\" else char for char in text)[:31]
+    title, counter = cleaned, 2
+    while title in taken:
+        suffix = f" ({counter})"
+        title, counter = cleaned[:31 - len(suffix)] + suffix, counter + 1
+    taken.add(title)
+    return title
+
+
+def _titled(book: Workbook, name: str, title: str, subtitle: str, taken: set[str]) -> Worksheet:
+    sheet = book.create_sheet(_sheet_title(name, taken))
+    sheet["A1"] = title
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet["A2"] = subtitle
+    sheet["A2"].font = Font(italic=True)
+    return sheet
+
+
+def _table(sheet: Worksheet, *, top: int, headings: Sequence[str], rows: Iterable[Sequence[Any]],
+           widths: Sequence[float], formats: Sequence[str | None] | None = None) -> int:
+    """A bordered table with a grey heading row; returns the row after it."""
+    for column, (heading, width) in enumerate(zip(headings, widths, strict=True), start=1):
+        cell = sheet.cell(row=top, column=column, value=heading)
+        cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, BOX
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+        sheet.column_dimensions[get_column_letter(column)].width = width
+    row_number = top
+    for row_number, values in enumerate(rows, start=top + 1):
+        for column, value in enumerate(values, start=1):
+            cell = sheet.cell(row=row_number, column=column,
+                              value=None if value is None or value != value else value)
+            cell.border, cell.alignment = BOX, WRAP
+            if formats and formats[column - 1]:
+                cell.number_format = formats[column - 1]
+    sheet.freeze_panes = sheet.cell(row=top + 1, column=1)
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{top}:{top}"
+    return row_number + 1
+
+
+def _bytes(book: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _header_lines(sheet: Worksheet, form: MonitoringForm | EvaluationForm) -> int:
+    """Agency, SOP identity and period under the sheet title; returns the next free row."""
+    row = 3
+    for line in form.sop.identity.instansi:
+        sheet.cell(row=row, column=1, value=line).font = Font(bold=True)
+        row += 1
+    for label, value in (("Nama SOP", form.sop.name),
+                         ("Nomor SOP", form.sop.identity.nomor_sop or "-"),
+                         ("Periode", form.period.label)):
+        sheet.cell(row=row, column=1, value=label)
+        sheet.cell(row=row, column=2, value=value)
+        row += 1
+    return row + 1
+
+
+def _saved_line(form: MonitoringForm | EvaluationForm) -> str:
+    if form.saved is None:
+        return "Draf dari data pelaksanaan (belum disimpan penilai)"
+    return f"Disimpan oleh {form.saved.full_name} pada {format_wib(form.saved.at)}"
+
+
+def monitoring_workbook(forms: Sequence[MonitoringForm]) -> bytes:
+    book, taken = Workbook(), set[str]()
+    book.remove(book.active)
+    for form in forms:
+        sheet = _titled(book, form.sop.name, "Tabel 7 Monitoring Pelaksanaan SOP AP",
+                        f"{form.period.label} · {_saved_line(form)}", taken)
+        top = _header_lines(sheet, form)
+        after = _table(
+            sheet, top=top,
+            headings=("No.", "Prosedur", "Penilaian Terhadap Penerapan", "Catatan Hasil Penilaian",
+                      "Tindakan yang Harus Diambil", "Paraf Penilai", "Kunjungan selesai",
+                      "Dalam Mutu Baku", "Kepatuhan", "Pengembalian"),
+            rows=([row.number, row.procedure, row.assessment or "Belum dinilai", row.note,
+                   row.action, "", row.measured.visits, row.measured.within,
+                   row.measured.compliance, row.measured.returns] for row in form.rows),
+            widths=(6, 50, 18, 40, 34, 10, 11, 11, 11, 12),
+            formats=(None, None, None, None, None, None, NUMBER, NUMBER, PERCENT, NUMBER))
+        sheet.cell(row=after + 1, column=2,
+                   value=f"Ambang: kepatuhan ≥ {form.thresholds.min_compliance:.0%}, "
+                         f"pengembalian ≤ {form.thresholds.max_return_rate:.0%} dari keputusan")
+    return _bytes(book)
+
+
+def evaluation_workbook(forms: Sequence[EvaluationForm]) -> bytes:
+    book, taken = Workbook(), set[str]()
+    book.remove(book.active)
+    for form in forms:
+        sheet = _titled(book, form.sop.name, "Evaluasi SOP AP",
+                        f"{form.period.label} · {_saved_line(form)}", taken)
+        top = _header_lines(sheet, form)
+        after = _table(
+            sheet, top=top, headings=("No.", "Penilaian Penerapan", YES, NO, "Catatan"),
+            rows=([number, label, "V" if form.answers.get(key) == YES else "",
+                   "V" if form.answers.get(key) == NO else "", form.notes.get(key, "")]
+                  for number, (key, label) in enumerate(CRITERIA, start=1)),
+            widths=(6, 55, 8, 8, 60))
+        if form.conclusion:
+            sheet.cell(row=after + 1, column=2, value="Kesimpulan dan rekomendasi").font = \
+                Font(bold=True)
+            sheet.cell(row=after + 2, column=2, value=form.conclusion).alignment = WRAP
+    return _bytes(book)
+
+
+def management_workbook(metrics: Metrics, *, period: PeriodChoice, returns: pd.DataFrame,
+                        step_labels: dict[str, dict[int, str]],
+                        titles: dict[int, tuple[str, str]]) -> bytes:
+    """Summary, per SOP, per step, pending work and returns for a period."""
+    book, taken = Workbook(), set[str]()
+    book.remove(book.active)
+    subtitle = f"Periode: {period.label} · keadaan per {format_wib(metrics.as_of)} · waktu kerja"
+    with_target = sum(sop.visits_with_target for sop in metrics.sops)
+    within = sum(sop.within_target for sop in metrics.sops)
+    overdue = sum(item.sla_state == "overdue" for item in metrics.pending)
+    summary = _titled(book, "Ringkasan", "Laporan Pemantauan SOP", subtitle, taken)
+    _table(summary, top=4, headings=("Ukuran", "Nilai"), widths=(48, 18), rows=[
+        ("Kasus (dimulai, selesai atau berjalan pada periode)",
+         sum(sop.cases_total for sop in metrics.sops)),
+        ("Kasus berjalan", sum(sop.cases_active for sop in metrics.sops)),
+        ("Kasus selesai pada periode", sum(sop.cases_completed for sop in metrics.sops)),
+        ("Kunjungan langkah dengan Mutu Baku", with_target),
+        ("Dalam Mutu Baku", within),
+        ("Kepatuhan Mutu Baku", within / with_target if with_target else None),
+        ("Pengembalian", sum(sop.returns for sop in metrics.sops)),
+        ("Tugas tertunda", len(metrics.pending)),
+        ("Tugas tertunda yang terlambat", overdue),
+    ], formats=(None, "General"))
+    summary["B10"].number_format = PERCENT
+
+    per_sop = _titled(book, "Per SOP", "Angka per SOP", subtitle, taken)
+    _table(per_sop, top=4,
+           headings=("Kode", "SOP", "Kasus", "Berjalan", "Selesai", "Dibatalkan",
+                     "Kepatuhan", "Dalam Mutu Baku", "Dengan Mutu Baku", "Pengembalian",
+                     "Tingkat revisi", "Waktu tuntas median (menit kerja)",
+                     "Waktu tuntas p90 (menit kerja)"),
+           rows=([sop.code, sop.name, sop.cases_total, sop.cases_active, sop.cases_completed,
+                  sop.cases_cancelled, sop.compliance_rate, sop.within_target,
+                  sop.visits_with_target, sop.returns, sop.revision_rate, sop.lead_time_median,
+                  sop.lead_time_p90] for sop in metrics.sops),
+           widths=(24, 36, 8, 9, 8, 10, 11, 11, 11, 12, 11, 16, 16),
+           formats=(None, None, NUMBER, NUMBER, NUMBER, NUMBER, PERCENT, NUMBER, NUMBER, NUMBER,
+                    PERCENT, DECIMAL, DECIMAL))
+
+    per_step = _titled(book, "Per Langkah", "Angka per langkah", subtitle, taken)
+    _table(per_step, top=4,
+           headings=("Kode SOP", "Langkah", "Pelaksana", "Mutu Baku (menit)", "Kunjungan selesai",
+                     "Dengan Mutu Baku", "Dalam Mutu Baku", "Pengembalian", "Median (menit)",
+                     "p90 (menit)", "Rata-rata (menit)", "Kelebihan waktu (menit)",
+                     "Masih berjalan"),
+           rows=([sop.code, step_labels.get(sop.code, {}).get(step.seq, str(step.seq)),
+                  step.role, step.target_minutes, step.visits_ended, step.visits_with_target,
+                  step.within_target, step.returns, step.duration_median, step.duration_p90,
+                  step.duration_mean, step.overrun_minutes, step.open_visits]
+                 for sop in metrics.sops for step in sop.steps),
+           widths=(24, 9, 16, 11, 11, 11, 11, 12, 11, 11, 11, 13, 10),
+           formats=(None, None, None, NUMBER, NUMBER, NUMBER, NUMBER, NUMBER, DECIMAL, DECIMAL,
+                    DECIMAL, DECIMAL, NUMBER))
+
+    pending = _titled(book, "Antrean", "Tugas tertunda per Pelaksana", subtitle, taken)
+    _table(pending, top=4,
+           headings=("Pelaksana", "Kasus", "Judul", "Kode SOP", "Langkah", "Tersedia sejak (WIB)",
+                     "Umur (menit kerja)", "Mutu Baku (menit)", "Status", "Unit belum"),
+           rows=([item.role, item.case_id, titles.get(item.case_pk, ("", ""))[0], item.sop_code,
+                  step_labels.get(item.sop_code, {}).get(item.seq, str(item.seq)),
+                  naive_wib(item.available_at), item.age_minutes,
+                  item.target_minutes, SLA_LABELS[item.sla_state],
+                  ", ".join(item.units_outstanding)]
+                 for item in sorted(metrics.pending, key=lambda i: (i.role, -i.age_minutes))),
+           widths=(16, 26, 36, 22, 9, 18, 12, 12, 13, 24),
+           formats=(None, None, None, None, None, "dd/mm/yyyy hh:mm", DECIMAL, NUMBER, None,
+                    None))
+
+    returned = _titled(book, "Pengembalian", "Pengembalian pada periode", subtitle, taken)
+    _table(returned, top=4,
+           headings=("Waktu (WIB)", "Kasus", "Judul", "Kode SOP", "Langkah", "Dikembalikan oleh",
+                     "Alasan"),
+           rows=returns[["at", "ref", "title", "sop_code", "label", "performer", "note"]]
+           .itertuples(index=False, name=None),
+           widths=(18, 26, 36, 22, 9, 22, 50),
+           formats=("dd/mm/yyyy hh:mm", None, None, None, None, None, None))
+    return _bytes(book)
+
+
+def naive_wib(at: datetime) -> datetime:
+    """Excel has no time zones: instants are written as WIB wall-clock times."""
+    return at.astimezone(WIB).replace(tzinfo=None)

@@ -42,3 +42,9 @@ def dashboard_data() -> DashboardData:
         as_of = resolve_as_of(session, None)
         frames = with_open_visits(session, history, as_of=as_of, calendar=calendar)
     return DashboardData(frames=frames, as_of=as_of, calendar=calendar)
+
+
+def cached_history() -> Frames:
+    """The cached history frames alone (the reports add open visits for their own as-of)."""
+    with read_session(engine()) as session:
+        return _history(database_url(), data_version(session))[0]

@@ -33,6 +33,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("dasbor", "Dasbor Kepatuhan", ":material/monitoring:", "Pantauan", roles=HEADS,
              admin=True),
     PageSpec("hambatan", "Hambatan", ":material/insights:", "Pantauan", roles=HEADS, admin=True),
+    PageSpec("laporan", "Laporan Monev", ":material/description:", "Pantauan", roles=HEADS,
+             admin=True),
     PageSpec("progres", "Progres SOP", ":material/timeline:", "Pantauan"),
     PageSpec("antrean", "Antrean per Pelaksana", ":material/groups:", "Pantauan"),
     PageSpec("tugas", "Tugas Saya", ":material/checklist:", "Kerja"),

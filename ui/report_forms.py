@@ -1,0 +1,180 @@
+"""The editable forms of the Laporan page: Tabel 7 as a table editor, the evaluation as seven
+Ya/Tidak questions. Saving goes through services.reports.forms, which checks who may save."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from db.engine import write_session
+from services.accounts import Actor
+from services.clock import utcnow
+from services.errors import ServiceError
+from services.formatting import format_wib
+from services.reports.excel import evaluation_workbook, monitoring_workbook
+from services.reports.forms import (
+    ASSESSMENTS,
+    CRITERIA,
+    NO,
+    YES,
+    EvaluationForm,
+    MonitoringForm,
+    save_evaluation,
+    save_monitoring,
+)
+from services.reports.pdf import evaluation_pdf, monitoring_pdf
+from services.settings import set_monitoring_thresholds
+from ui.runtime import engine
+from ui.session import flash
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIME = {"pdf": "application/pdf", "xlsx": XLSX, "csv": "text/csv", "xes": "application/xml"}
+
+
+def _saved_caption(form: MonitoringForm | EvaluationForm) -> None:
+    if form.saved is None:
+        st.caption("Belum disimpan untuk periode ini: yang tampil adalah draf.")
+    else:
+        st.caption(f"Tersimpan oleh **{form.saved.full_name}** pada {format_wib(form.saved.at)}.")
+
+
+def _save(action: Callable[..., None], message: str, **arguments: object) -> None:
+    try:
+        with write_session(engine()) as session:
+            action(session, now=utcnow(), **arguments)
+    except ServiceError as error:
+        st.error(str(error))  # the edits stay in the form
+    else:
+        flash(message)
+        st.rerun()
+
+
+def _downloads(stem: str, pdf: Callable[[], bytes], xlsx: Callable[[], bytes]) -> None:
+    left, right = st.columns(2)
+    left.download_button("Unduh PDF", data=pdf, file_name=f"{stem}.pdf", mime="application/pdf",
+                         icon=":material/picture_as_pdf:", on_click="ignore")
+    right.download_button("Unduh Excel", data=xlsx, file_name=f"{stem}.xlsx", mime=XLSX,
+                          icon=":material/table_view:", on_click="ignore")
+
+
+def monitoring_editor(form: MonitoringForm, *, actor: Actor, may_save: bool, city: str,
+                      day: date) -> None:
+    _saved_caption(form)
+    st.caption(f"Penilaian awal: berjalan dengan baik bila ≥ {form.thresholds.min_compliance:.0%} "
+               f"kunjungan dalam Mutu Baku dan pengembalian ≤ "
+               f"{form.thresholds.max_return_rate:.0%} dari keputusan. Sunting lalu simpan.")
+    table = pd.DataFrame({
+        "seq": [row.seq for row in form.rows],
+        "No.": [row.number for row in form.rows],
+        "Prosedur": [row.procedure for row in form.rows],
+        "Penilaian": [row.assessment for row in form.rows],
+        "Catatan Hasil Penilaian": [row.note for row in form.rows],
+        "Tindakan yang Harus Diambil": [row.action for row in form.rows],
+    })
+    key = f"tabel7-{form.sop.code}-{form.period.text}"
+    with st.form(key):
+        edited = st.data_editor(
+            table, key=f"{key}-editor", hide_index=True, width="stretch", num_rows="fixed",
+            disabled=["No.", "Prosedur"] + ([] if may_save else list(table.columns)),
+            column_order=["No.", "Prosedur", "Penilaian", "Catatan Hasil Penilaian",
+                          "Tindakan yang Harus Diambil"],
+            column_config={
+                "No.": st.column_config.TextColumn(width="small"),
+                "Prosedur": st.column_config.TextColumn(width="large"),
+                "Penilaian": st.column_config.SelectboxColumn(
+                    "Penilaian Terhadap Penerapan", options=list(ASSESSMENTS), required=True,
+                    width="medium"),
+                "Catatan Hasil Penilaian": st.column_config.TextColumn(max_chars=2000,
+                                                                       width="large"),
+                "Tindakan yang Harus Diambil": st.column_config.TextColumn(max_chars=2000,
+                                                                           width="large"),
+            })
+        submitted = st.form_submit_button("Simpan Tabel 7", type="primary", disabled=not may_save)
+    if submitted:
+        rows = [{"seq": int(row["seq"]), "assessment": row["Penilaian"],
+                 "note": row["Catatan Hasil Penilaian"],
+                 "action": row["Tindakan yang Harus Diambil"]}
+                for row in edited.to_dict("records")]
+        _save(save_monitoring, f"Tabel 7 {form.sop.name} ({form.period.label}) disimpan.",
+              actor=actor, code=form.sop.code, period=form.period, rows=rows)
+    _downloads(f"tabel7-{form.sop.code}-{form.period.text}",
+               lambda: monitoring_pdf([form], city=city, day=day),
+               lambda: monitoring_workbook([form]))
+
+
+def evaluation_editor(form: EvaluationForm, *, actor: Actor, may_save: bool, city: str,
+                      day: date) -> None:
+    _saved_caption(form)
+    key = f"evaluasi-{form.sop.code}-{form.period.text}"
+    answers: dict[str, str | None] = {}
+    notes: dict[str, str] = {}
+    with st.form(key):
+        for number, (criterion, label) in enumerate(CRITERIA, start=1):
+            left, right = st.columns([3, 4])
+            current = form.answers[criterion]
+            answers[criterion] = left.radio(
+                f"{number}. {label}", (YES, NO), horizontal=True, key=f"{key}-{criterion}",
+                index=None if current is None else (YES, NO).index(current),
+                disabled=not may_save)
+            notes[criterion] = right.text_input(
+                f"Catatan kriteria {number}", value=form.notes[criterion], max_chars=2000,
+                key=f"{key}-{criterion}-catatan", disabled=not may_save)
+        conclusion = st.text_area("Kesimpulan dan rekomendasi", value=form.conclusion,
+                                  max_chars=2000, key=f"{key}-kesimpulan", disabled=not may_save)
+        submitted = st.form_submit_button("Simpan evaluasi", type="primary",
+                                          disabled=not may_save)
+    if submitted:
+        _save(save_evaluation, f"Evaluasi {form.sop.name} ({form.period.label}) disimpan.",
+              actor=actor, code=form.sop.code, period=form.period, answers=answers, notes=notes,
+              conclusion=conclusion)
+    _downloads(f"evaluasi-{form.sop.code}-{form.period.text}",
+               lambda: evaluation_pdf([form], city=city, day=day),
+               lambda: evaluation_workbook([form]))
+
+
+def all_reports(*, period_text: str, build: Callable[[Callable[[str, float], None]],
+                                                      list[tuple[str, bytes]]]) -> None:
+    """Every SOP's forms, the management workbook and the event log of the period: built on
+    request (it takes a while on a large log, so a progress bar shows each file), then offered
+    one by one and as a single ZIP."""
+    key = f"laporan-berkas-{period_text}"
+    st.write("Tabel 7 dan evaluasi untuk **semua SOP** (PDF dan Excel), laporan manajemen "
+             "(Excel), serta log kejadian periode ini (CSV dan XES).")
+    if st.button("Siapkan semua berkas", icon=":material/folder_zip:", key=f"{key}-buat"):
+        bar = st.progress(0.0, text="Menyiapkan ...")
+        st.session_state[key] = build(lambda label, share: bar.progress(share, text=label))
+        bar.empty()
+    files: list[tuple[str, bytes]] | None = st.session_state.get(key)
+    if not files:
+        return
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, content in files:
+            bundle.writestr(name, content)
+    st.download_button("Unduh semua (ZIP)", data=archive.getvalue(), type="primary",
+                       file_name=f"laporan-sop-{period_text}.zip", mime="application/zip",
+                       icon=":material/download:", on_click="ignore", key=f"{key}-zip")
+    for name, content in files:
+        st.download_button(f"{name} ({len(content) / 1024:,.0f} KB)", data=content,
+                           file_name=name, mime=MIME.get(name.rpartition(".")[2]),
+                           on_click="ignore", key=f"{key}-{name}")
+
+
+def thresholds_editor(*, actor: Actor, min_compliance: float, max_return_rate: float) -> None:
+    """Admin: the thresholds behind the pre-filled assessment of Tabel 7."""
+    with st.form("ambang-penilaian"):
+        left, right = st.columns(2)
+        compliance = left.number_input(
+            "Minimal kunjungan dalam Mutu Baku (%)", min_value=0, max_value=100, step=5,
+            value=round(min_compliance * 100))
+        returns = right.number_input(
+            "Maksimal pengembalian dari keputusan (%)", min_value=0, max_value=100, step=5,
+            value=round(max_return_rate * 100))
+        if st.form_submit_button("Simpan ambang"):
+            _save(set_monitoring_thresholds, "Ambang penilaian disimpan.", actor=actor,
+                  min_compliance=compliance / 100, max_return_rate=returns / 100)

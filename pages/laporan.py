@@ -34,31 +34,34 @@ with read_session(engine()) as session:
 columns = st.columns([1, 1.4, 3])
 period = period_filter(columns[0], columns[1], today=today)
 (code,) = sop_filter(columns[2], {c: e.sop.name for c, e in entries.items()}, single=True)
-with read_session(engine()) as session:
-    metrics = period_metrics(session, period=period, now=now, history=cached_history())
-    monitoring = monitoring_form(session, entry=entries[code], period=period, metrics=metrics)
-    evaluation = evaluation_form(session, entry=entries[code], period=period)
 may_save = may_evaluate(actor)
 if not may_save:
     st.info("Anda dapat melihat dan mengunduh formulir; yang menyimpan adalah Kepala Dinas, "
             "Sekretaris, atau admin.")
-
+# Tabs that track state: the choice survives reruns, and only the open tab's work is done.
 monitoring_tab, evaluation_tab, files_tab = st.tabs(
-    ["Tabel 7 Monitoring", "Evaluasi SOP", "Semua berkas periode"])
-with monitoring_tab:
-    monitoring_editor(monitoring, actor=actor, may_save=may_save, city=city, day=today)
-with evaluation_tab:
-    evaluation_editor(evaluation, actor=actor, may_save=may_save, city=city, day=today)
-
-
-def build(progress):  # type: ignore[no-untyped-def]
+    ["Tabel 7 Monitoring", "Evaluasi SOP", "Semua berkas periode"], key="laporan-tab",
+    on_change="rerun")
+if monitoring_tab.open:
     with read_session(engine()) as session:
-        return report_files(session, period=period, now=now, history=cached_history(),
-                            progress=progress)
+        metrics = period_metrics(session, period=period, now=now, history=cached_history())
+        monitoring = monitoring_form(session, entry=entries[code], period=period,
+                                     metrics=metrics)
+    with monitoring_tab:
+        monitoring_editor(monitoring, actor=actor, may_save=may_save, city=city, day=today)
+if evaluation_tab.open:
+    with read_session(engine()) as session:
+        evaluation = evaluation_form(session, entry=entries[code], period=period)
+    with evaluation_tab:
+        evaluation_editor(evaluation, actor=actor, may_save=may_save, city=city, day=today)
+if files_tab.open:
+    def build(progress):  # type: ignore[no-untyped-def]
+        with read_session(engine()) as session:
+            return report_files(session, period=period, now=now, history=cached_history(),
+                                progress=progress)
 
-
-with files_tab:
-    all_reports(period_text=period.text, build=build)
+    with files_tab:
+        all_reports(period_text=period.text, build=build)
 if actor.is_admin:
     with st.expander("Ambang penilaian awal Tabel 7 (admin)"):
         thresholds_editor(actor=actor, min_compliance=thresholds.min_compliance,

@@ -147,11 +147,13 @@ def all_reports(*, period_text: str, build: Callable[[Callable[[str, float], Non
              "(Excel), serta log kejadian periode ini (CSV dan XES).")
     if st.button("Siapkan semua berkas", icon=":material/folder_zip:", key=f"{key}-buat"):
         bar = st.progress(0.0, text="Menyiapkan ...")
-        st.session_state[key] = build(lambda label, share: bar.progress(share, text=label))
+        files = build(lambda label, share: bar.progress(share, text=label))
+        st.session_state[key] = (utcnow(), files)
         bar.empty()
-    files: list[tuple[str, bytes]] | None = st.session_state.get(key)
-    if not files:
+    if key not in st.session_state:
         return
+    prepared_at, files = st.session_state[key]
+    st.caption(f"Disiapkan {format_wib(prepared_at)}. Tekan lagi untuk memuat data terbaru.")
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, content in files:

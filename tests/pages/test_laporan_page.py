@@ -40,6 +40,11 @@ def draft(url: str, code: str, period_text: str):  # type: ignore[no-untyped-def
     return form
 
 
+def open_tab(app, label: str) -> None:  # type: ignore[no-untyped-def]
+    app.session_state["laporan-tab"] = label
+    run_ok(app)
+
+
 def press(app, label: str) -> None:  # type: ignore[no-untyped-def]
     next(b for b in app.button if b.label == label).click()
     run_ok(app)
@@ -80,6 +85,9 @@ def test_an_unassessed_step_is_refused_with_the_edits_kept(demo_signed_in,
 
 def test_the_evaluation_needs_all_seven_answers(demo_signed_in, demo_database) -> None:
     app = demo_signed_in("kadis", "laporan", periode="2026-S1", sop="e-kinerja")
+    assert not app.radio  # the closed tab is not built
+    open_tab(app, "Evaluasi SOP")
+    assert not app.data_editor
     radios = [radio for radio in app.radio if radio.label[:2] in {f"{n}." for n in range(1, 8)}]
     assert len(radios) == 7 and all(radio.value is None for radio in radios)
     for radio in radios[:6]:
@@ -100,8 +108,10 @@ def test_the_evaluation_needs_all_seven_answers(demo_signed_in, demo_database) -
 
 def test_all_files_of_the_period_are_prepared_for_download(demo_signed_in) -> None:
     app = demo_signed_in("sekretaris", "laporan", periode="2026-S1", sop="e-kinerja")
+    open_tab(app, "Semua berkas periode")
     press(app, "Siapkan semua berkas")
-    files = app.session_state["laporan-berkas-2026-S1"]
+    _, files = app.session_state["laporan-berkas-2026-S1"]
+    assert any(c.value.startswith("Disiapkan ") for c in app.main.caption)
     assert [name for name, _ in files][:2] == ["tabel7-monitoring-2026-S1.pdf",
                                               "tabel7-monitoring-2026-S1.xlsx"]
     assert len(files) == 7

@@ -9,6 +9,7 @@ as each role and photographs each page.
 from __future__ import annotations
 
 import argparse
+import subprocess
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -20,11 +21,14 @@ from db.engine import REPO_ROOT, make_engine, read_session, write_session
 from db.models import Case
 from services.accounts import SYSTEM
 from services.bootstrap import initialise
+from services.dashboards import read_period
 from services.demo import DEMO_PASSWORD, load_demo
 from services.formatting import WIB
+from services.reports.digest import report_files
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in_here, start_server, wait_for_app_run
 
 UNTIL = datetime(2026, 11, 20, 15, 0, tzinfo=WIB)
+PERIOD = read_period("2026-S1")
 SHOTS = [
     # (user, path, file, tab to open)
     ("kadis", "dasbor?periode=2026", "dasbor-kepatuhan", None),
@@ -37,6 +41,8 @@ SHOTS = [
     ("fungsional", "mulai", "mulai-kasus", None),
     ("kadis", "katalog?sop=penyusunan-lkj", "katalog-tabel", None),
     ("kadis", "katalog?sop=penyusunan-lkj", "katalog-diagram", "Diagram alir"),
+    ("sekretaris", "laporan?periode=2026-S1&sop=e-kinerja", "laporan-tabel7", None),
+    ("sekretaris", "laporan?periode=2026-S1&sop=e-kinerja", "laporan-evaluasi", "Evaluasi SOP"),
     ("admin.demo", "pengguna", "admin-pengguna", None),
     ("admin.demo", "kalender", "admin-kalender", None),
 ]
@@ -56,6 +62,21 @@ def shoot(page: Page, path: Path, *, full: bool = True) -> None:
     print(f"  {path}")
 
 
+def report_pages(url: str, out: Path, work: Path) -> None:
+    """The first page of each PDF form of Semester I 2026, as the Laporan page would give it."""
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        files = dict(report_files(session, period=PERIOD, now=UNTIL))
+    engine.dispose()
+    for name, shot in (("tabel7-monitoring-2026-S1.pdf", "pdf-tabel7-monitoring"),
+                       ("evaluasi-sop-2026-S1.pdf", "pdf-evaluasi-sop")):
+        source = work / name
+        source.write_bytes(files[name])
+        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile",
+                        str(source), str(out / shot)], check=True)
+        print(f"  {out / shot}.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots")
@@ -71,6 +92,7 @@ def main() -> None:
             running = session.scalar(select(Case.id).where(Case.status == "active")
                                      .order_by(Case.id.desc()).limit(1))
         engine.dispose()
+        report_pages(url, args.out, Path(work))
         server = start_server(url, Path(work) / "streamlit.log",
                               {"PANTAU_COOKIE_KEY": "kunci-tangkapan-layar-" + "x" * 30})
         try:

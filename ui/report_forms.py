@@ -84,15 +84,16 @@ def monitoring_editor(form: MonitoringForm, *, actor: Actor, may_save: bool, cit
             column_order=["No.", "Prosedur", "Penilaian", "Catatan Hasil Penilaian",
                           "Tindakan yang Harus Diambil"],
             column_config={
-                "No.": st.column_config.TextColumn(width="small"),
-                "Prosedur": st.column_config.TextColumn(width="large"),
+                # Pixel widths so all five columns fit the page without scrolling sideways.
+                "No.": st.column_config.TextColumn(width=40),
+                "Prosedur": st.column_config.TextColumn(width=230),
                 "Penilaian": st.column_config.SelectboxColumn(
-                    "Penilaian Terhadap Penerapan", options=list(ASSESSMENTS), required=True,
-                    width="medium"),
-                "Catatan Hasil Penilaian": st.column_config.TextColumn(max_chars=2000,
-                                                                       width="large"),
-                "Tindakan yang Harus Diambil": st.column_config.TextColumn(max_chars=2000,
-                                                                           width="large"),
+                    "Penilaian", options=list(ASSESSMENTS), required=True, width=175,
+                    help="Penilaian Terhadap Penerapan"),
+                "Catatan Hasil Penilaian": st.column_config.TextColumn(
+                    "Catatan", max_chars=2000, width=180, help="Catatan Hasil Penilaian"),
+                "Tindakan yang Harus Diambil": st.column_config.TextColumn(
+                    "Tindakan", max_chars=2000, width=170, help="Tindakan yang Harus Diambil"),
             })
         submitted = st.form_submit_button("Simpan Tabel 7", type="primary", disabled=not may_save)
     if submitted:

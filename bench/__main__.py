@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-pages", action="store_true")
+    parser.add_argument("--no-writers", action="store_true")
     args = parser.parse_args()
 
     database = OUT / f"demo-s{args.scale}-y{args.years}-seed{args.seed}.db"
@@ -126,6 +127,23 @@ def main() -> None:
     print(f"import event log (CSV, replayed)  {summary(results['import'])}")
     peak = max(float(r["max_rss_mb"]) for rs in results.values() for r in rs)
     print(f"peak memory of any task           {peak:,.0f} MB   target < 1536 MB")
+
+    if not args.no_writers:
+        from bench.writers import measure as measure_writers
+
+        server = os.environ.get("PANTAU_BENCH_POSTGRES_URL") or os.environ.get(
+            "PANTAU_TEST_POSTGRES_URL")
+        print("\nConcurrent writers through the services (20 threads x 100 actions on the same "
+              "cases; PostgreSQL from PANTAU_BENCH_POSTGRES_URL or PANTAU_TEST_POSTGRES_URL):")
+        for backend, run, (stored, numbered) in measure_writers(workdir=str(OUT),
+                                                                 postgres_server=server):
+            refused = ", ".join(f"{n} {kind}" for kind, n in run.refused.most_common()) or "none"
+            print(f"  {backend:<10} {run.per_second:6.0f} actions/s   step completion p95 "
+                  f"{run.p95_ms:6.1f} ms   recorded {run.recorded:,} (events stored "
+                  f"{stored:,}, numbered {numbered:,}: {'none lost' if stored == numbered == run.recorded else 'MISMATCH'})"
+                  f"   refused: {refused}   failures: {len(run.failures)}")
+        if not server:
+            print("  PostgreSQL not measured: set PANTAU_BENCH_POSTGRES_URL to a server URL.")
 
     if not args.no_pages:
         from bench.pages import measure

@@ -209,13 +209,10 @@ def start_case(
     state, facts = CaseState.start(plan=plan, at=at, now=now, schedule=schedule or {},
                                    multi_unit_ids=multi_unit_ids(session), note=note)
     role_id = first.role_id if actor.holds(first.role) else _any_role_id(session, actor)
-    case = Case(
-        ref=_new_ref(session, plan.code, at), sop_version_id=plan.version_id, unit_id=unit_id,
-        title=title, period_label=period_label, status="active", started_at=at,
-        created_by_user_id=actor.user_id, last_event_no=0, last_event_at=at,
-    )
-    session.add(case)
-    session.flush()
+    case = _insert_case(session, code=plan.code, at=at, values=dict(
+        sop_version_id=plan.version_id, unit_id=unit_id, title=title, period_label=period_label,
+        status="active", started_at=at, created_by_user_id=actor.user_id, last_event_no=0,
+        last_event_at=at))
     for seq, due_at in (schedule or {}).items():
         session.add(CaseSchedule(case_id=case.id, step_seq=seq, due_at=due_at))
     return _store(session, case=case, state=state, facts=facts, now=now,
@@ -227,6 +224,25 @@ def _any_role_id(session: Session, actor: Actor) -> int | None:
     if not actor.roles:
         return None
     return session.scalar(select(Role.id).where(Role.name == sorted(actor.roles)[0]))
+
+
+REF_ATTEMPTS = 5
+
+
+def _insert_case(session: Session, *, code: str, at: datetime, values: dict[str, Any]) -> Case:
+    """Insert a case under the next free reference. Two users starting cases of one SOP at
+    once compute the same next number (on PostgreSQL; SQLite writers queue); the unique
+    reference refuses the second insert, which then takes the following number."""
+    for _ in range(REF_ATTEMPTS):
+        case = Case(ref=_new_ref(session, code, at), **values)
+        try:
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+        except IntegrityError:
+            continue
+        return case
+    raise ConcurrentAction("Banyak kasus sedang dimulai bersamaan; coba lagi sebentar lagi.")
 
 
 def _new_ref(session: Session, code: str, at: datetime) -> str:

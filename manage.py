@@ -14,7 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from db.engine import make_engine, read_session, write_session
+from db.backup import BackupError, backup_database, restore_database
+from db.engine import database_url, make_engine, read_session, write_session
 from db.migrate import is_up_to_date
 from services.accounts import SYSTEM
 from services.bootstrap import DEFAULT_CATALOG_DIR, initialise
@@ -169,6 +170,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    path = backup_database(url=database_url(), out=args.out)
+    print(f"Cadangan ditulis: {path} ({path.stat().st_size / 1024:,.0f} KB)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    restore_database(url=database_url(), source=args.file, replace=args.replace)
+    print(f"Dipulihkan dari {args.file}. Jalankan `python manage.py init` bila cadangan berasal "
+          "dari versi aplikasi yang lebih lama (migrasi).")
+    return 0
+
+
 def _period(text: str):  # type: ignore[no-untyped-def]
     period = read_period(text)
     if period is None:
@@ -242,6 +256,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="periode: 2026-S1 (semester), 2026-Q3, 2026-07, 2026, atau "
                              "2026-07-01_2026-09-30")
     report.add_argument("--out", type=Path, required=True, help="folder tujuan")
+    backup = command("backup", cmd_backup,
+                     "Cadangkan seluruh basis data ke satu berkas (SQLite: salinan daring; "
+                     "PostgreSQL: pg_dump format custom).")
+    backup.add_argument("--out", type=Path, required=True, help="berkas cadangan (baru)")
+    restore = command("restore", cmd_restore,
+                      "Pulihkan basis data dari berkas cadangan `backup`.")
+    restore.add_argument("file", type=Path, help="berkas cadangan")
+    restore.add_argument("--replace", action="store_true",
+                         help="ganti basis data yang sudah berisi data")
     return parser
 
 
@@ -253,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"galat: {error}", file=sys.stderr)
         return 2
     except ServiceError as error:
+        print(f"galat: {error}", file=sys.stderr)
+        return 2
+    except BackupError as error:
         print(f"galat: {error}", file=sys.stderr)
         return 2
     except SetupNeeded:

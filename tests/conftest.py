@@ -45,6 +45,10 @@ class SqliteDatabases:
         shutil.copyfile(self.template, path)
         return f"sqlite:///{path}"
 
+    def empty(self) -> str:
+        """A database with no tables (the file does not exist yet)."""
+        return f"sqlite:///{self.directory / uuid.uuid4().hex}.db"
+
 
 class PostgresDatabases:
     """Databases created for this run (template first) and dropped at its end."""
@@ -71,6 +75,10 @@ class PostgresDatabases:
 
     def fresh(self) -> str:
         return self.url(self._create(f"{self.prefix}_{len(self.created)}", self.template))
+
+    def empty(self) -> str:
+        """A database with no tables."""
+        return self.url(self._create(f"{self.prefix}_{len(self.created)}"))
 
     def drop_all(self) -> None:
         with self.admin.connect() as connection:
@@ -104,6 +112,13 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_databases").fresh()
     return request.getfixturevalue("postgres_databases").fresh()
+
+
+@pytest.fixture
+def empty_database_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """A second database on the same backend as `database_url`, with no tables at all."""
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgres"
+    return request.getfixturevalue(f"{kind}_databases").empty()
 
 
 @pytest.fixture

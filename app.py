@@ -5,6 +5,7 @@ roles allow it (pages live in pages/; see ui/routing.py for why they never run a
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.exc import DBAPIError
 
 from db.engine import read_session
 from services.accounts import has_users
@@ -53,5 +54,11 @@ if spec is None or not spec.allows(actor):
     st.error("Halaman ini tidak tersedia untuk peran Anda.")
     st.page_link(pages[landing_key(actor)], label="Ke halaman utama Anda", icon=":material/home:")
     st.stop()
-with routed():
-    page.run()
+try:
+    with routed():
+        page.run()
+except DBAPIError:
+    # A dropped connection (database restarted, network): the transaction was rolled back
+    # whole, so nothing half-done is stored; the next run gets a fresh connection.
+    st.error("Koneksi ke basis data terputus sesaat; tindakan terakhir tidak tersimpan. Muat "
+             "ulang halaman lalu coba lagi.", icon=":material/cloud_off:")

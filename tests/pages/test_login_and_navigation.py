@@ -140,3 +140,22 @@ def test_change_own_password(signed_in, app_database) -> None:
     run_ok(app)
     assert app.success[0].value == "Kata sandi sudah diganti."
     assert log_in(fresh_app(), "kadis", "sandi-baru-kadis").session_state["authentication_status"]
+
+
+def test_a_dropped_database_connection_shows_a_retry_message(signed_in, monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import services.catalog.store
+
+    app = signed_in("kadis", "katalog")
+
+    def dropped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT ...", {}, Exception("server closed the connection"))
+
+    working = services.catalog.store.current_catalog
+    monkeypatch.setattr(services.catalog.store, "current_catalog", dropped)
+    run_ok(app)
+    assert "Koneksi ke basis data terputus sesaat" in app.error[0].value
+    monkeypatch.setattr(services.catalog.store, "current_catalog", working)
+    run_ok(app)
+    assert not app.error, [e.value for e in app.error]

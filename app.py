@@ -14,6 +14,7 @@ from ui.navigation import BY_KEY, landing_key, menu, st_pages
 from ui.routing import leave_legacy_mode, routed
 from ui.runtime import engine, stop_unless_database_ready
 from ui.session import set_actor
+from ui.text import markdown_escape
 
 leave_legacy_mode()
 st.set_page_config(page_title="Pantau SOP", page_icon=":material/fact_check:", layout="wide")
@@ -40,7 +41,7 @@ set_actor(actor)
 
 with st.sidebar:
     st.markdown("### Pantau SOP")
-    st.caption(f"{actor.full_name} · {', '.join(sorted(actor.roles)) or 'Admin'}")
+    st.caption(markdown_escape(f"{actor.full_name} · {', '.join(sorted(actor.roles)) or 'Admin'}"))
 menu(actor, pages, page.url_path)
 with st.sidebar:
     st.divider()

@@ -118,7 +118,7 @@ def case_detail(case_id: int) -> None:
         st.error(str(error))
         return
     st.page_link("pages/kasus.py", label="Semua kasus", icon=":material/arrow_back:")
-    st.title(header.title)
+    st.title(markdown_escape(header.title))
     st.caption(f"{header.sop_name} (versi {header.version}) · {header.ref}"
                + (f" · periode {header.period_label}" if header.period_label else "")
                + (f" · {header.unit_name}" if header.unit_name else ""))

@@ -31,6 +31,7 @@ from services.reports.pdf import evaluation_pdf, monitoring_pdf
 from services.settings import set_monitoring_thresholds
 from ui.runtime import engine
 from ui.session import flash
+from ui.text import markdown_escape
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MIME = {"pdf": "application/pdf", "xlsx": XLSX, "csv": "text/csv", "xes": "application/xml"}
@@ -40,7 +41,8 @@ def _saved_caption(form: MonitoringForm | EvaluationForm) -> None:
     if form.saved is None:
         st.caption("Belum disimpan untuk periode ini: yang tampil adalah draf.")
     else:
-        st.caption(f"Tersimpan oleh **{form.saved.full_name}** pada {format_wib(form.saved.at)}.")
+        st.caption(f"Tersimpan oleh **{markdown_escape(form.saved.full_name)}** pada "
+                   f"{format_wib(form.saved.at)}.")
 
 
 def _save(action: Callable[..., None], message: str, **arguments: object) -> None:

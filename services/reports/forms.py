@@ -203,22 +203,19 @@ def _clean(text: Any, what: str) -> str:
     return value
 
 
-def _sop_ids(session: Session, code: str) -> tuple[int, int]:
-    for entry in current_catalog(session):
-        if entry.sop.code == code:
-            sop_id = session.scalar(select(Sop.id).where(Sop.code == code))
-            assert sop_id is not None
-            return sop_id, entry.version_id
-    raise NotFound(f"SOP {code} tidak ada di katalog.")
+def _entry(session: Session, code: str) -> CatalogEntry:
+    entry = next((e for e in current_catalog(session) if e.sop.code == code), None)
+    if entry is None:
+        raise NotFound(f"SOP {code} tidak ada di katalog.")
+    return entry
 
 
-def _store(session: Session, *, actor: Actor, kind: str, code: str, period: PeriodChoice,
-           content: dict[str, Any], now: datetime) -> None:
-    require_evaluator(actor)
+def _store(session: Session, *, actor: Actor, kind: str, entry: CatalogEntry,
+           period: PeriodChoice, content: dict[str, Any], now: datetime) -> None:
     if actor.user_id is None:
         raise PermissionDenied("Formulir disimpan atas nama pengguna yang masuk.")
-    sop_id, version_id = _sop_ids(session, code)
-    session.add(SopReview(kind=kind, sop_id=sop_id, sop_version_id=version_id,
+    sop_id = session.scalar(select(Sop.id).where(Sop.code == entry.sop.code))
+    session.add(SopReview(kind=kind, sop_id=sop_id, sop_version_id=entry.version_id,
                           period=period.text, content=content, saved_by_user_id=actor.user_id,
                           saved_at=now))
     session.flush()
@@ -229,9 +226,7 @@ def save_monitoring(session: Session, *, actor: Actor, code: str, period: Period
     """Save the evaluator's Tabel 7: per step seq, assessment, note and action. Every step must
     be assessed."""
     require_evaluator(actor)
-    entry = next((e for e in current_catalog(session) if e.sop.code == code), None)
-    if entry is None:
-        raise NotFound(f"SOP {code} tidak ada di katalog.")
+    entry = _entry(session, code)
     by_seq = {int(row["seq"]): row for row in rows}
     stored = []
     for step in entry.sop.steps:
@@ -243,7 +238,7 @@ def save_monitoring(session: Session, *, actor: Actor, code: str, period: Period
         stored.append({"seq": step.seq, "assessment": row["assessment"],
                        "note": _clean(row.get("note"), f"Catatan langkah {number}"),
                        "action": _clean(row.get("action"), f"Tindakan langkah {number}")})
-    _store(session, actor=actor, kind="monitoring", code=code, period=period,
+    _store(session, actor=actor, kind="monitoring", entry=entry, period=period,
            content={"rows": stored}, now=now)
 
 
@@ -286,5 +281,5 @@ def save_evaluation(session: Session, *, actor: Actor, code: str, period: Period
                   for number, (key, _) in enumerate(CRITERIA, start=1)},
         "conclusion": _clean(conclusion, "Kesimpulan"),
     }
-    _store(session, actor=actor, kind="evaluasi", code=code, period=period, content=content,
-           now=now)
+    _store(session, actor=actor, kind="evaluasi", entry=_entry(session, code), period=period,
+           content=content, now=now)

@@ -157,17 +157,24 @@ def all_reports(*, period_text: str, build: Callable[[Callable[[str, float], Non
         return
     prepared_at, files = st.session_state[key]
     st.caption(f"Disiapkan {format_wib(prepared_at)}. Tekan lagi untuk memuat data terbaru.")
+    # Callables: the ZIP (and each file's copy for the browser) is made only when clicked,
+    # not on every rerun; an event log of a big agency is hundreds of megabytes.
+    st.download_button("Unduh semua (ZIP)", data=lambda: _zip(files), type="primary",
+                       file_name=f"laporan-sop-{period_text}.zip", mime="application/zip",
+                       icon=":material/download:", on_click="ignore", key=f"{key}-zip")
+    for name, content in files:
+        st.download_button(f"{name} ({len(content) / 1024:,.0f} KB)",
+                           data=lambda content=content: content, file_name=name,
+                           mime=MIME.get(name.rpartition(".")[2]), on_click="ignore",
+                           key=f"{key}-{name}")
+
+
+def _zip(files: list[tuple[str, bytes]]) -> bytes:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, content in files:
             bundle.writestr(name, content)
-    st.download_button("Unduh semua (ZIP)", data=archive.getvalue(), type="primary",
-                       file_name=f"laporan-sop-{period_text}.zip", mime="application/zip",
-                       icon=":material/download:", on_click="ignore", key=f"{key}-zip")
-    for name, content in files:
-        st.download_button(f"{name} ({len(content) / 1024:,.0f} KB)", data=content,
-                           file_name=name, mime=MIME.get(name.rpartition(".")[2]),
-                           on_click="ignore", key=f"{key}-{name}")
+    return archive.getvalue()
 
 
 def thresholds_editor(*, actor: Actor, min_compliance: float, max_return_rate: float) -> None:

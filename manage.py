@@ -8,6 +8,7 @@ PANTAU_DATABASE_URL (default: the SQLite file data/pantau.db).
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from pathlib import Path
 from db.backup import BackupError, backup_database, restore_database
 from db.engine import database_url, make_engine, read_session, write_session
 from db.migrate import is_up_to_date
-from services.accounts import SYSTEM
+from services.accounts import SYSTEM, create_first_admin
 from services.bootstrap import DEFAULT_CATALOG_DIR, initialise
 from services.catalog.definition import CatalogError
 from services.catalog.lint import lint
@@ -170,6 +171,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    engine = _ready_engine()
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Kata sandi admin: ")
+        if getpass.getpass("Ulangi kata sandi: ") != password:
+            print("galat: kata sandi dan ulangannya tidak sama.", file=sys.stderr)
+            return 2
+    with write_session(engine) as session:
+        create_first_admin(session, username=args.username, full_name=args.full_name,
+                           password=password, now=utcnow())
+    print(f"Admin {args.username} dibuat; halaman penyiapan awal tidak tampil lagi.")
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     path = backup_database(url=database_url(), out=args.out)
     print(f"Cadangan ditulis: {path} ({path.stat().st_size / 1024:,.0f} KB)")
@@ -256,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="periode: 2026-S1 (semester), 2026-Q3, 2026-07, 2026, atau "
                              "2026-07-01_2026-09-30")
     report.add_argument("--out", type=Path, required=True, help="folder tujuan")
+    create_admin = command("create-admin", cmd_create_admin,
+                           "Buat admin pertama dari baris perintah (sebelum situs dibuka ke "
+                           "jaringan); hanya selama belum ada pengguna.")
+    create_admin.add_argument("--username", required=True, help="nama pengguna admin")
+    create_admin.add_argument("--full-name", required=True, help="nama lengkap")
+    create_admin.add_argument("--password-stdin", action="store_true",
+                              help="baca kata sandi dari stdin (untuk skrip), bukan ditanyakan")
     backup = command("backup", cmd_backup,
                      "Cadangkan seluruh basis data ke satu berkas (SQLite: salinan daring; "
                      "PostgreSQL: pg_dump format custom).")

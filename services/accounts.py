@@ -209,8 +209,6 @@ def create_first_admin(session: Session, *, username: str, full_name: str, passw
                        now: datetime) -> User:
     """The first-run setup: only while no user exists, and only once (a unique marker row
     makes a second, simultaneous setup fail)."""
-
-
     if has_users(session):
         raise PermissionDenied("Penyiapan awal sudah selesai; masuk dengan akun yang ada.")
     session.add(AppSetting(key=SETUP_MARKER, value={"by": username}, updated_at=now))

@@ -1,8 +1,11 @@
-"""manage.py backup and restore."""
+"""manage.py backup, restore and create-admin: the operator's commands of docs/deploy.md."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.cli.test_catalog_commands import manage
+from tests.cli.test_catalog_commands import REPO_ROOT, manage
 
 
 def test_backup_then_restore_into_a_new_database(tmp_path: Path) -> None:
@@ -27,3 +30,23 @@ def test_backup_then_restore_into_a_new_database(tmp_path: Path) -> None:
 
     refused = manage("restore", str(tmp_path / "cadangan.db"), database_url=live)
     assert refused.returncode == 2 and "--replace" in refused.stderr
+
+
+def test_create_admin_from_the_command_line_only_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pantau.db'}"
+    assert manage("init", database_url=url).returncode == 0
+
+    def create(username: str, password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(REPO_ROOT / "manage.py"), "create-admin", "--username",
+             username, "--full-name", "Admin Dinas", "--password-stdin"],
+            input=password + "\n", capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PANTAU_DATABASE_URL": url})
+
+    short = create("admin", "pendek")
+    assert short.returncode == 2 and "minimal 8" in short.stderr
+    made = create("admin", "sandi-admin-2026")
+    assert made.returncode == 0, made.stderr
+    assert "Admin admin dibuat" in made.stdout
+    again = create("admin2", "sandi-admin-2026")
+    assert again.returncode == 2 and "Penyiapan awal sudah selesai" in again.stderr

@@ -175,6 +175,10 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     engine = _ready_engine()
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        print("galat: tidak ada terminal untuk menanyakan kata sandi; kirim lewat stdin dengan "
+              "--password-stdin.", file=sys.stderr)
+        return 2
     else:
         password = getpass.getpass("Kata sandi admin: ")
         if getpass.getpass("Ulangi kata sandi: ") != password:

@@ -8,6 +8,7 @@ from db.engine import write_session
 from services.accounts import MIN_PASSWORD_LENGTH, change_own_password
 from services.clock import utcnow
 from services.errors import ServiceError
+from ui.auth import password_proved
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor, flash, show_flash
@@ -35,5 +36,7 @@ with st.form("ganti-sandi", clear_on_submit=False):
         except ServiceError as error:
             st.error(str(error))
         else:
-            flash("Kata sandi sudah diganti.")
+            password_proved(utcnow())  # this session stays; other sessions must sign in again
+            flash("Kata sandi sudah diganti. Perangkat lain yang masih masuk dengan akun ini "
+                  "diminta masuk lagi.")
             st.rerun()

@@ -57,6 +57,8 @@ class Actor:
     unit_id: int | None
     is_admin: bool
     is_recorder: bool
+    # A sign-in proved before this instant (a login cookie issued earlier) no longer counts.
+    password_changed_at: datetime | None = None
 
     def holds(self, role: str) -> bool:
         return role in self.roles
@@ -75,7 +77,8 @@ SYSTEM = Actor(user_id=None, username="sistem", full_name="Sistem", roles=frozen
 def actor_from_user(user: User) -> Actor:
     return Actor(user_id=user.id, username=user.username, full_name=user.full_name,
                  roles=frozenset(role.name for role in user.roles), unit_id=user.unit_id,
-                 is_admin=user.is_admin, is_recorder=user.is_recorder)
+                 is_admin=user.is_admin, is_recorder=user.is_recorder,
+                 password_changed_at=user.password_changed_at)
 
 
 def load_actor(session: Session, *, username: str) -> Actor:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import streamlit as st
@@ -67,7 +67,7 @@ def _generated_key(path: Path) -> str:
 def _authenticator(credentials: dict) -> stauth.Authenticate:  # type: ignore[type-arg]
     return stauth.Authenticate(
         credentials, cookie_name=COOKIE_NAME, cookie_key=cookie_key(),
-        cookie_expiry_days=float(os.environ.get("PANTAU_COOKIE_EXPIRY_DAYS", "1")),
+        cookie_expiry_days=_cookie_lifetime_days(),
         auto_hash=False,
         login_sleep_time=float(os.environ.get("PANTAU_LOGIN_SLEEP_TIME", "0.7")),
     )
@@ -101,10 +101,17 @@ def sign_in(engine: Engine) -> tuple[Actor, stauth.Authenticate] | None:
     if st.session_state.get("authentication_status"):
         try:
             with read_session(engine) as session:
-                return load_actor(session, username=st.session_state["username"]), authenticator
+                actor = load_actor(session, username=st.session_state["username"])
         except NotFound:
             authenticator.logout(location="unrendered")
             st.rerun()
+        if not _proof_predates_password(actor, authenticator):
+            return actor, authenticator
+        # The password was changed or reset after this session (or its cookie) proved it.
+        authenticator.logout(location="unrendered")
+        st.session_state.pop(SIGNED_IN_AT, None)
+        st.session_state[PASSWORD_CHANGED] = True
+        st.rerun()
     with header:
         st.title("Pantau SOP")
         st.caption("Pemantauan pelaksanaan SOP Administrasi Pemerintahan")
@@ -124,6 +131,9 @@ def _login_messages(engine: Engine, refusal: str | None, locked_now: datetime | 
         st.error("Akun ini dikunci sementara karena kata sandi salah "
                  f"{MAX_FAILED_LOGINS} kali berturut-turut."
                  + (f" Coba lagi setelah {format_wib(until)}." if until else ""))
+    elif st.session_state.pop(PASSWORD_CHANGED, False):
+        st.warning("Kata sandi akun ini telah diubah sejak Anda masuk; silakan masuk lagi "
+                   "dengan kata sandi yang baru.")
     elif refusal:
         st.error("Sesi tidak berlaku lagi; silakan masuk kembali.")
     elif st.session_state.get("authentication_status") is False:
@@ -137,6 +147,8 @@ def _login_messages(engine: Engine, refusal: str | None, locked_now: datetime | 
 
 
 SIGN_OUT = "pantau_keluar"
+SIGNED_IN_AT = "pantau_password_proved_at"
+PASSWORD_CHANGED = "pantau_password_changed"
 
 
 def request_sign_out() -> None:
@@ -147,9 +159,38 @@ def request_sign_out() -> None:
 
 def _record_success(engine: Engine):  # type: ignore[no-untyped-def]
     def record(event: dict) -> None:  # type: ignore[type-arg]
+        now = utcnow()
         with write_session(engine) as session:
-            record_login(session, username=event["username"], now=utcnow())
+            record_login(session, username=event["username"], now=now)
+        password_proved(now)
     return record
+
+
+def password_proved(at: datetime) -> None:
+    """This session knew the current password at `at` (a form login, a password change)."""
+    st.session_state[SIGNED_IN_AT] = at
+
+
+def _cookie_lifetime_days() -> float:
+    return float(os.environ.get("PANTAU_COOKIE_EXPIRY_DAYS", "1"))
+
+
+def _proof_predates_password(actor: Actor, authenticator: stauth.Authenticate) -> bool:
+    """Whether this session proved the password before its last change. A session signed in
+    by a login cookie counts from the cookie's issue: the library signs only the user name
+    and the expiry, so the issue is the expiry less the cookie lifetime."""
+    if actor.password_changed_at is None:
+        return False
+    proved = st.session_state.get(SIGNED_IN_AT)
+    if proved is None:
+        cookie = authenticator.cookie_controller.get_cookie()  # verified by the library
+        try:
+            proved = datetime.fromtimestamp(
+                float(cookie["exp_date"]) - _cookie_lifetime_days() * 86400, tz=UTC)
+        except (KeyError, TypeError, ValueError):
+            return True  # no proof we can date: ask for the password
+        password_proved(proved)
+    return proved < actor.password_changed_at
 
 
 def _record_failures(engine: Engine, credentials: dict,  # type: ignore[type-arg]

@@ -138,7 +138,9 @@ def test_change_own_password(signed_in, app_database) -> None:
     {f.label: f for f in app.text_input}["Kata sandi saat ini"].input(PASSWORD)
     app.button[0].click()
     run_ok(app)
-    assert app.success[0].value == "Kata sandi sudah diganti."
+    assert app.success[0].value.startswith("Kata sandi sudah diganti.")
+    run_ok(app)  # this session proved the new password: it stays signed in
+    assert app.session_state["authentication_status"] and not app.warning
     assert log_in(fresh_app(), "kadis", "sandi-baru-kadis").session_state["authentication_status"]
 
 

@@ -17,7 +17,8 @@ import streamlit
 from streamlit_authenticator.models import cookie_model
 
 from db.engine import make_engine, write_session
-from services.accounts import SYSTEM, load_actor, update_user
+from services.accounts import SYSTEM, load_actor, reset_password, update_user
+from services.clock import utcnow
 from services.workflow import engine as wf
 from tests.conftest import REPO_ROOT
 from tests.organisation import NOW, wib
@@ -222,3 +223,41 @@ def test_a_form_field_keeps_the_service_bound(signed_in) -> None:  # type: ignor
     assert fields(app)["Judul kasus"].proto.max_chars == 200
     assert fields(app)["Periode (opsional)"].proto.max_chars == 40
     assert button(app, "Mulai kasus")
+
+
+# --- a password change ends the other sessions ------------------------------------------------
+
+
+def _reset_password(url: str, username: str) -> None:
+    engine = make_engine(url)
+    with write_session(engine) as session:
+        reset_password(session, actor=SYSTEM, username=username, new="sandi-baru-2026",
+                       now=utcnow())
+    engine.dispose()
+
+
+def test_a_cookie_issued_before_a_password_reset_no_longer_signs_in(
+        app_database, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    # Issued 30 minutes ago (the lifetime is a day): before the reset that follows.
+    issued_earlier = _token("kadis", expires_in=timedelta(days=1) - timedelta(minutes=30))
+    assert _visit_with_cookie(monkeypatch, issued_earlier).session_state["username"] == "kadis"
+    _reset_password(app_database, "kadis")
+    app = _visit_with_cookie(monkeypatch, issued_earlier)
+    assert not app.session_state["authentication_status"]
+    assert "Kata sandi akun ini telah diubah" in app.warning[0].value
+    assert "Nama pengguna" in [f.label for f in app.text_input]
+    issued_after = _token("kadis", expires_in=timedelta(days=1))  # a login after the reset
+    assert _visit_with_cookie(monkeypatch, issued_after).session_state["username"] == "kadis"
+
+
+def test_a_running_session_ends_when_an_admin_resets_the_password(signed_in,  # type: ignore[no-untyped-def]
+                                                                  app_database) -> None:
+    app = signed_in("sekretaris", "dasbor")
+    assert [t.value for t in app.title] == ["Dasbor Kepatuhan"]
+    _reset_password(app_database, "sekretaris")
+    run_ok(app)
+    assert not app.session_state["authentication_status"]
+    assert [t.value for t in app.title] == ["Pantau SOP"]  # the login page, nothing else
+    assert "Kata sandi akun ini telah diubah" in app.warning[0].value
+    again = log_in(fresh_app(), "sekretaris", "sandi-baru-2026")
+    assert again.session_state["authentication_status"]

@@ -58,8 +58,20 @@ class FormDocument(FPDF):
         self.line(self.l_margin, y, self.w - self.r_margin, y)
         self.set_line_width(0.2)
         self.line(self.l_margin, y + 1, self.w - self.r_margin, y + 1)
-        self.set_line_width(0.2)
         self.ln(4)
+
+    def form_heading(self, sop: SopDef, *, title: str, subtitle: str, period_name: str,
+                     period_label: str) -> None:
+        """A new page: agency header, the form's title, and the SOP's identity block."""
+        self.add_page()
+        self.agency_header(sop)
+        self.write_line(title, size=12, style="B", align=Align.C)
+        self.write_line(subtitle, size=9, align=Align.C)
+        self.ln(3)
+        unit = sop.identity.instansi[-1] if sop.identity.instansi else ""
+        self.identity([("Nama SOP", sop.name), ("Nomor SOP", sop.identity.nomor_sop or "-"),
+                       ("Unit kerja", unit.title() if unit.isupper() else unit),
+                       (period_name, period_label)])
 
     def identity(self, rows: Sequence[tuple[str, str]]) -> None:
         self.set_font("Helvetica", "", 10)
@@ -94,25 +106,14 @@ class FormDocument(FPDF):
                           new_y=YPos.NEXT)
 
 
-def _sop_identity(sop: SopDef, period_label: str) -> list[tuple[str, str]]:
-    unit = sop.identity.instansi[-1] if sop.identity.instansi else ""
-    return [("Nama SOP", sop.name), ("Nomor SOP", sop.identity.nomor_sop or "-"),
-            ("Unit kerja", unit.title() if unit.isupper() else unit),
-            ("Periode monitoring", period_label)]
-
-
 def monitoring_pdf(forms: Sequence[MonitoringForm], *, city: str, day: date) -> bytes:
     """Tabel 7 Monitoring Pelaksanaan SOP AP, one section per SOP."""
     document = FormDocument("Monitoring Pelaksanaan SOP AP")
     for form in forms:
-        document.add_page()
-        document.agency_header(form.sop)
-        document.write_line("MONITORING PELAKSANAAN SOP ADMINISTRASI PEMERINTAHAN", size=12,
-                            style="B", align=Align.C)
-        document.write_line("(Tabel 7, Peraturan Menteri PAN-RB Nomor 35 Tahun 2012)", size=9,
-                            align=Align.C)
-        document.ln(3)
-        document.identity(_sop_identity(form.sop, form.period.label))
+        document.form_heading(
+            form.sop, title="MONITORING PELAKSANAAN SOP ADMINISTRASI PEMERINTAHAN",
+            subtitle="(Tabel 7, Peraturan Menteri PAN-RB Nomor 35 Tahun 2012)",
+            period_name="Periode monitoring", period_label=form.period.label)
         document.set_font("Helvetica", "", 9)
         with document.table(
                 col_widths=(10, 82, 34, 70, 56, 15), line_height=4.6,
@@ -140,16 +141,10 @@ def evaluation_pdf(forms: Sequence[EvaluationForm], *, city: str, day: date) -> 
     """Evaluasi SOP AP on the seven criteria, one section per SOP."""
     document = FormDocument("Evaluasi SOP AP")
     for form in forms:
-        document.add_page()
-        document.agency_header(form.sop)
-        document.write_line("EVALUASI PENERAPAN SOP ADMINISTRASI PEMERINTAHAN", size=12,
-                            style="B", align=Align.C)
-        document.write_line("(Peraturan Menteri PAN-RB Nomor 35 Tahun 2012)", size=9,
-                            align=Align.C)
-        document.ln(3)
-        identity = _sop_identity(form.sop, form.period.label)
-        identity[-1] = ("Periode evaluasi", form.period.label)
-        document.identity(identity)
+        document.form_heading(
+            form.sop, title="EVALUASI PENERAPAN SOP ADMINISTRASI PEMERINTAHAN",
+            subtitle="(Peraturan Menteri PAN-RB Nomor 35 Tahun 2012)",
+            period_name="Periode evaluasi", period_label=form.period.label)
         document.set_font("Helvetica", "", 10)
         with document.table(
                 col_widths=(10, 110, 16, 16, 115), line_height=5.5,

@@ -100,13 +100,20 @@ def _saved_line(form: MonitoringForm | EvaluationForm) -> str:
     return f"Disimpan oleh {form.saved.full_name} pada {format_wib(form.saved.at)}"
 
 
+def _form_sheet(book: Workbook, form: MonitoringForm | EvaluationForm, title: str,
+                taken: set[str]) -> tuple[Worksheet, int]:
+    """The sheet of one SOP's form (title, period, who saved it, the SOP identity) and its
+    first free row, for the form's own table."""
+    sheet = _titled(book, form.sop.name, title, f"{form.period.label} · {_saved_line(form)}",
+                    taken)
+    return sheet, _header_lines(sheet, form)
+
+
 def monitoring_workbook(forms: Sequence[MonitoringForm]) -> bytes:
     book, taken = Workbook(), set[str]()
     book.remove(book.active)
     for form in forms:
-        sheet = _titled(book, form.sop.name, "Tabel 7 Monitoring Pelaksanaan SOP AP",
-                        f"{form.period.label} · {_saved_line(form)}", taken)
-        top = _header_lines(sheet, form)
+        sheet, top = _form_sheet(book, form, "Tabel 7 Monitoring Pelaksanaan SOP AP", taken)
         after = _table(
             sheet, top=top,
             headings=("No.", "Prosedur", "Penilaian Terhadap Penerapan", "Catatan Hasil Penilaian",
@@ -127,9 +134,7 @@ def evaluation_workbook(forms: Sequence[EvaluationForm]) -> bytes:
     book, taken = Workbook(), set[str]()
     book.remove(book.active)
     for form in forms:
-        sheet = _titled(book, form.sop.name, "Evaluasi SOP AP",
-                        f"{form.period.label} · {_saved_line(form)}", taken)
-        top = _header_lines(sheet, form)
+        sheet, top = _form_sheet(book, form, "Evaluasi SOP AP", taken)
         after = _table(
             sheet, top=top, headings=("No.", "Penilaian Penerapan", YES, NO, "Catatan"),
             rows=([number, label, "V" if form.answers.get(key) == YES else "",

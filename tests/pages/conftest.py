@@ -77,12 +77,11 @@ def log_in(app: AppTest, username: str, password: str = PASSWORD) -> AppTest:
     return app
 
 
-@pytest.fixture
-def signed_in(app_database: str) -> Callable[..., AppTest]:
-    """An app logged in as `username`, optionally opened on a page (pages/<page>.py)."""
+def _opener(password: str) -> Callable[..., AppTest]:
+    """Log in as `username` through the form, optionally opening a page (pages/<page>.py)."""
 
     def open_as(username: str, page: str | None = None, **query_params: str) -> AppTest:
-        app = log_in(fresh_app(), username)
+        app = log_in(fresh_app(), username, password)
         assert app.session_state["authentication_status"], [e.value for e in app.error]
         if page is not None:
             app.query_params.clear()
@@ -92,6 +91,12 @@ def signed_in(app_database: str) -> Callable[..., AppTest]:
         return app
 
     return open_as
+
+
+@pytest.fixture
+def signed_in(app_database: str) -> Callable[..., AppTest]:
+    """An app logged in as a user of the test organisation."""
+    return _opener(PASSWORD)
 
 
 def run_ok(app: AppTest) -> AppTest:
@@ -142,16 +147,7 @@ def demo_database(demo_template: Path, tmp_path: Path, monkeypatch: pytest.Monke
 
 @pytest.fixture
 def demo_signed_in(demo_database: str) -> Callable[..., AppTest]:
+    """An app logged in as a demo user."""
     from services.demo import DEMO_PASSWORD
 
-    def open_as(username: str, page: str | None = None, **query_params: str) -> AppTest:
-        app = log_in(fresh_app(), username, DEMO_PASSWORD)
-        assert app.session_state["authentication_status"], [e.value for e in app.error]
-        if page is not None:
-            app.query_params.clear()
-            app.query_params.update(query_params)
-            app.switch_page(f"pages/{page}.py").run()
-        assert not app.exception, [e.value for e in app.exception]
-        return app
-
-    return open_as
+    return _opener(DEMO_PASSWORD)

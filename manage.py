@@ -26,11 +26,11 @@ from services.catalog.store import current_catalog, entry_as_json
 from services.catalog.table_import import read_table_file
 from services.catalog.yaml_io import catalog_files, display_path, dump_sop_yaml, read_catalog
 from services.clock import utcnow
-from services.dashboards import read_period
 from services.demo import DEMO_PASSWORD, load_demo
 from services.errors import ServiceError
 from services.eventlog import export_event_csv, export_xes, import_event_csv, parse_timestamp
-from services.metrics import compute_metrics, metrics_json
+from services.metrics import compute_metrics, metrics_json, period_as_of
+from services.periods import read_period
 from services.reports.digest import write_report
 
 
@@ -148,15 +148,24 @@ def cmd_export_events(args: argparse.Namespace) -> int:
 def cmd_metrics(args: argparse.Namespace) -> int:
     engine = _ready_engine()
     with read_session(engine) as session:
-        document = metrics_json(compute_metrics(session, as_of=args.as_of))
+        as_of = args.as_of
+        if args.period is not None and as_of is None:
+            as_of = period_as_of(args.period, now=utcnow())
+        metrics = compute_metrics(session, as_of=as_of,
+                                  period=args.period.bounds() if args.period else None)
+    document = metrics_json(metrics, period=args.period)
     if args.json:
         print(json.dumps(document, ensure_ascii=False, indent=2))
         return 0
+    print(f"Keadaan per {document['as_of']}"
+          + (f", periode {args.period.label}" if args.period else ""))
     for sop in document["sops"]:
         rate = sop["compliance_rate"]
         print(f"{sop['code']:<28} kasus {sop['cases']['total']:>5}  aktif {sop['cases']['active']:>4}  "
               f"kepatuhan {'–' if rate is None else f'{rate:.0%}':>5}  pengembalian {sop['returns']}")
-    print(f"{len(document['pending'])} tugas tertunda.")
+    pending = document["totals"]["pending"]
+    print(f"{pending['total']} tugas tertunda: {pending['overdue']} terlambat, "
+          f"{pending['at_risk']} berisiko.")
     return 0
 
 
@@ -268,7 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     metrics = command("metrics", cmd_metrics, "Angka kepatuhan per SOP dan tugas tertunda.")
     metrics.add_argument("--json", action="store_true", help="cetak sebagai JSON")
     metrics.add_argument("--as-of", dest="as_of", type=_instant, default=None,
-                         help="waktu acuan ISO 8601 (bawaan: sekarang)")
+                         help="waktu acuan ISO 8601 (bawaan: sekarang, atau akhir periode "
+                              "yang sudah lewat)")
+    metrics.add_argument("--period", type=_period, default=None,
+                         help="periode seperti pada `report`: kunjungan yang selesai di dalamnya; "
+                              "keadaan per akhir periode (atau sekarang bila periode berjalan)")
 
     report = command("report", cmd_report,
                      "Tulis laporan periode (Tabel 7, evaluasi SOP, laporan manajemen, log "

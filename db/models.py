@@ -133,7 +133,8 @@ class Step(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sop_version_id: Mapped[int] = mapped_column(ForeignKey("sop_version.id"), index=True)
     seq: Mapped[int]
-    # The number printed in the source table ("10" twice, gaps, one row unnumbered).
+    # The step's label: the number printed in the source table, made unique where the table
+    # repeats a number or leaves a row unnumbered (definition.step_labels; migration 0003).
     label: Mapped[str | None] = mapped_column(String(20))
     activity: Mapped[str] = mapped_column(Text)
     role_id: Mapped[int] = mapped_column(ForeignKey("role.id"))

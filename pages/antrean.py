@@ -8,10 +8,12 @@ import streamlit as st
 from db.engine import read_session
 from services import dashboards
 from services.catalog.store import current_catalog
-from services.metrics import open_unit_names
+from services.clock import utcnow
+from services.formatting import format_wib
+from services.metrics import scope
 from services.organisation import list_units
 from ui import charts
-from ui.data import dashboard_data
+from ui.data import state_at
 from ui.filters import sop_filter, unit_filter
 from ui.format import sla_label
 from ui.routing import require_app
@@ -26,21 +28,21 @@ st.title("Antrean per Pelaksana")
 with read_session(engine()) as session:
     catalog = {entry.sop.code: entry.sop.name for entry in current_catalog(session)}
     units = list_units(session)
-    outstanding = open_unit_names(session)
 sees_everyone = actor.is_admin or bool(actor.roles & EVERYONE_FOR)
 left, right = st.columns(2)
 sops = sop_filter(left, catalog)
 unit_code = unit_filter(right, {u.code: u.name for u in units})
-data = dashboard_data()
-frames = dashboards.scope(data.frames, sop_codes=sops,
-                          unit_id=next((u.id for u in units if u.code == unit_code), None))
-queue = dashboards.backlog(frames, unit_names={u.id: u.name for u in units},
-                           outstanding=outstanding)
+state = scope(state_at(utcnow()), sop_codes=sops,
+              unit_id=next((u.id for u in units if u.code == unit_code), None))
+queue = dashboards.backlog(state, unit_names={u.id: u.name for u in units})
 if not sees_everyone:
     queue = queue[queue["role"].isin(actor.roles)]
-    st.caption(f"Antrean peran Anda: {', '.join(sorted(actor.roles)) or '-'}.")
+    st.caption(f"Antrean peran Anda: {', '.join(sorted(actor.roles)) or '-'} · keadaan per "
+               f"{format_wib(state.as_of)}.")
 else:
-    st.caption("Semua Pelaksana.")
+    st.caption(f"Semua Pelaksana · keadaan per {format_wib(state.as_of)}.")
+st.caption("Satu tugas = satu langkah yang menunggu; langkah yang diserahkan per unit dihitung "
+           "satu tugas untuk setiap unit yang belum menyerahkan.")
 if queue.empty:
     st.success("Tidak ada langkah yang tertunda.")
     st.stop()

@@ -8,15 +8,14 @@ import streamlit as st
 
 from db.engine import read_session
 from services import dashboards
-from services.cases import step_labels
 from services.catalog.flowchart import process_map_dot
 from services.catalog.store import current_catalog
 from services.formatting import format_minutes
-from services.metrics import open_unit_names
+from services.metrics import scope
 from services.organisation import list_units
 from ui import charts
-from ui.data import dashboard_data
-from ui.filters import filters
+from ui.data import period_state
+from ui.filters import as_of_caption, filters
 from ui.routing import require_app
 from ui.runtime import engine
 
@@ -24,46 +23,43 @@ require_app()
 st.title("Hambatan")
 with read_session(engine()) as session:
     entries = {entry.sop.code: entry.sop for entry in current_catalog(session)}
-    labels = step_labels(session)
     units = list_units(session)
-    outstanding = open_unit_names(session)
 catalog = {code: sop.name for code, sop in entries.items()}
 chosen = filters(catalog, {u.code: u.name for u in units}, single_sop=True)
 code = chosen.sop_codes[0]
-data = dashboard_data()
-frames = dashboards.scope(data.frames, sop_codes=(code,),
-                          unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
 period = chosen.period
-st.caption(f"{catalog[code]} · {period.label} · waktu kerja WIB")
-if frames.visits.empty:
+state = scope(period_state(period), sop_codes=(code,),
+              unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
+st.caption(f"{catalog[code]} · {period.label} · {as_of_caption(state, period)} · waktu kerja WIB")
+if state.ended.empty and state.open.empty:
     st.info("Belum ada kunjungan langkah untuk SOP ini. Pilih SOP atau periode lain, atau mulai "
             "kasus dari halaman Mulai Kasus.")
     st.stop()
 
-durations = dashboards.step_durations(frames, code=code, period=period, labels=labels[code])
-returns = dashboards.returns_pareto(frames, code=code, period=period)
+durations = dashboards.step_durations(state, code=code, period=period)
+returns = dashboards.returns_pareto(state, code=code, period=period)
 left, right = st.columns([3, 2])
 if durations["median"].notna().any():
     left.plotly_chart(charts.step_durations(durations), width="stretch")
 else:
     left.info(f"Tidak ada langkah yang selesai dalam {period.label}.")
 if len(returns):
-    right.plotly_chart(charts.returns_pareto(returns, labels=labels[code]), width="stretch")
+    right.plotly_chart(charts.returns_pareto(returns, steps=durations), width="stretch")
 else:
     right.success(f"Tidak ada pengembalian dalam {period.label}.")
 
-months = period.months() if len(period.months()) >= 3 else [
-    dashboards.month(dashboards.shift_months(period.first, -i)) for i in range(5, -1, -1)]
-heat = dashboards.overrun_heatmap(frames, code=code, months=months)
-st.plotly_chart(charts.overrun_heatmap(
-    heat, labels=labels[code],
-    months=[(m.text, f"{dashboards.MONTHS[m.first.month - 1][:3]} {m.first.year}")
-            for m in months]), width="stretch")
+months = period.chart_months()
+heat = dashboards.overrun_heatmap(state, code=code, months=months)
+st.plotly_chart(charts.overrun_heatmap(heat, steps=durations,
+                                       months=[(m.text, m.short_label) for m in months]),
+                width="stretch")
 
 st.subheader("Peringkat hambatan (total keterlambatan)")
-ranking = dashboards.bottlenecks(frames, code=code, period=period)
+ranking = dashboards.bottlenecks(state, code=code, period=period)
 st.dataframe(pd.DataFrame({
-    "Langkah": ranking["seq"].map(labels[code]).map(lambda text: charts.short(text, 48)),
+    "Langkah": [charts.short(f"{label}. {activity}", 48) for label, activity in zip(
+        ranking["label"], ranking["seq"].map(lambda seq: entries[code].step(seq).activity),
+        strict=True)],
     "Pelaksana": ranking["role"],
     "Kunjungan": ranking["visits"], "Melewati Mutu Baku": ranking["over"],
     "Total keterlambatan (jam kerja)": ranking["overrun_hours"].round(1),
@@ -75,8 +71,7 @@ st.dataframe(pd.DataFrame({
         format="percent", min_value=0, max_value=1)})
 
 st.subheader("Tugas tertunda per Pelaksana")
-queue = dashboards.backlog(frames, unit_names={u.id: u.name for u in units},
-                           outstanding=outstanding)
+queue = dashboards.backlog(state, unit_names={u.id: u.name for u in units})
 if queue.empty:
     st.success("Tidak ada langkah yang tertunda untuk SOP ini.")
 else:
@@ -87,7 +82,7 @@ else:
                  hide_index=True, width="stretch")
 
 st.subheader("Peta proses (yang benar-benar terjadi)")
-nodes, arrows = dashboards.transitions(frames, code=code, period=period)
+nodes, arrows = dashboards.transitions(state, code=code, period=period)
 st.graphviz_chart(process_map_dot(
     entries[code],
     nodes=[(int(r.seq), int(r.visits), r.median, int(r.open)) for r in nodes.itertuples()],

@@ -9,8 +9,9 @@ import streamlit as st
 from db.engine import read_session
 from services.catalog.store import current_catalog
 from services.clock import utcnow
-from services.dashboards import semester, today_wib
-from services.reports.digest import period_metrics, report_city, report_files
+from services.metrics import period_metrics
+from services.periods import semester, today_wib
+from services.reports.digest import report_city, report_files
 from services.reports.forms import Thresholds, evaluation_form, may_evaluate, monitoring_form
 from ui.data import cached_history
 from ui.filters import period_filter, sop_filter

@@ -11,9 +11,10 @@ from services import dashboards
 from services.cases import case_titles
 from services.catalog.store import current_catalog
 from services.formatting import format_minutes
+from services.metrics import scope
 from services.organisation import list_units
-from ui.data import dashboard_data
-from ui.filters import filters
+from ui.data import period_state
+from ui.filters import as_of_caption, filters
 from ui.format import sla_label
 from ui.routing import require_app
 from ui.runtime import engine
@@ -25,18 +26,18 @@ with read_session(engine()) as session:
     units = list_units(session)
 catalog = {code: sop.name for code, sop in entries.items()}
 chosen = filters(catalog, {u.code: u.name for u in units})
-data = dashboard_data()
-frames = dashboards.scope(data.frames, sop_codes=chosen.sop_codes,
-                          unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
+state = scope(period_state(chosen.period), sop_codes=chosen.sop_codes,
+              unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
 unit_names = {u.id: u.name for u in units}
-if frames.cases.empty:
-    st.info("Belum ada kasus. Kasus dimulai dari halaman Mulai Kasus.")
+if state.cases.empty:
+    st.info("Belum ada kasus sampai akhir periode ini. Kasus dimulai dari halaman Mulai Kasus.")
     st.stop()
+st.caption(f"{chosen.period.label} · kasus berjalan {as_of_caption(state, chosen.period)}")
 
 for code in chosen.sop_codes or list(catalog):
     sop = entries[code]
-    running = dashboards.active_cases(frames, code=code, steps_total=len(sop.steps))
-    done = dashboards.completed_cases(frames, code=code, period=chosen.period)
+    running = dashboards.active_cases(state, code=code)
+    done = dashboards.completed_cases(state, code=code, period=chosen.period)
     st.subheader(sop.name)
     st.caption(f"{len(running)} kasus berjalan · {len(done)} selesai dalam "
                f"{chosen.period.label}")
@@ -44,12 +45,12 @@ for code in chosen.sop_codes or list(catalog):
         titles = case_titles(session, case_ids=[int(c) for c in
                                                  [*running["case_id"], *done["case_id"]]])
     if len(running):
-        steps = {step.seq: step for step in sop.steps}
+        labels = sop.labels()
         table = pd.DataFrame({
             "Kasus": [titles[int(c)][1] for c in running["case_id"]],
             "Nomor": [titles[int(c)][0] for c in running["case_id"]],
             "Kemajuan": running["progress"] * 100,
-            "Langkah berjalan": [f"{steps[s].label or '–'}. {steps[s].activity[:50]}"
+            "Langkah berjalan": [f"{labels[s]}. {sop.step(s).activity[:50]}"
                                  for s in running["seq"]],
             "Dipegang": [f"{role} · {unit_names.get(int(u), '–')}"
                          for role, u in zip(running["role"], running["unit_id"], strict=True)],

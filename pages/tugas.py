@@ -44,18 +44,18 @@ states = st.multiselect("Tampilkan", list(SLA), default=list(SLA), format_func=s
 sops = sorted({task.item.sop_code for task in tasks})
 chosen_sops = st.multiselect("SOP", sops, default=sops, format_func=lambda c: sop_names.get(c, c))
 shown = [t for t in tasks if t.item.sla_state in states and t.item.sop_code in chosen_sops]
-st.caption(f"{len(shown)} langkah" + (f"; {SHOWN} teratas ditampilkan" if len(shown) > SHOWN else ""))
+st.caption(f"{len(shown)} tugas" + (f"; {SHOWN} teratas ditampilkan" if len(shown) > SHOWN else ""))
 
 for task in shown[:SHOWN]:
     item = task.item
     with st.container(border=True):
         left, right = st.columns([5, 1], vertical_alignment="center")
-        units = f" · belum menyerahkan: {', '.join(task.units)}" if task.units else ""
+        unit = f" · belum menyerahkan: {item.unit}" if item.unit else ""
         left.markdown(
-            f"**{sla_label(item.sla_state)}** · **Langkah {markdown_escape(task.label or '–')}: "
+            f"**{sla_label(item.sla_state)}** · **Langkah {markdown_escape(item.label)}: "
             f"{markdown_escape(task.activity)}**  \n"
             f"{markdown_escape(task.title)} ({markdown_escape(item.case_id)}) · {item.role}"
-            f"{markdown_escape(units)}  \n"
+            f"{markdown_escape(unit)}  \n"
             f"Umur {age_against_target(item.age_minutes, item.target_minutes)} · tersedia sejak "
             f"{format_wib(item.available_at)}")
         right.page_link("pages/catat.py", label="Catat", icon=":material/edit_note:",

@@ -21,9 +21,9 @@ from db.engine import REPO_ROOT, make_engine, read_session, write_session
 from db.models import Case
 from services.accounts import SYSTEM
 from services.bootstrap import initialise
-from services.dashboards import read_period
 from services.demo import DEMO_PASSWORD, load_demo
 from services.formatting import WIB
+from services.periods import read_period
 from services.reports.digest import report_files
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in_here, start_server, wait_for_app_run
 

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import Case, Event, Role, Sop, SopVersion, Step, Unit, User, Visit, VisitUnit
 from services.accounts import Actor
-from services.calendar import WorkingCalendar, load_calendar_settings
 from services.catalog.waktu import Target
 from services.errors import NotFound
-from services.metrics import case_frame, resolve_as_of, visit_frame
+from services.metrics import read_history, resolve_as_of, snapshot
 
 STATUS_LABELS = {"active": "Berjalan", "completed": "Selesai", "cancelled": "Dibatalkan"}
 EVENT_LABELS = {
@@ -86,18 +85,18 @@ def case_header(session: Session, *, case_id: int) -> CaseHeader:
 
 
 def case_visits(session: Session, *, case_id: int, as_of: datetime | None = None) -> pd.DataFrame:
-    """The visits of one case with the metrics' durations, targets and states, plus the
-    instant each target falls due (for a timeline)."""
+    """The visits of one case at as_of (default now) with the metrics' durations, targets and
+    states, the step's label and activity, and the instant each target falls due (for a
+    timeline)."""
     as_of = resolve_as_of(session, as_of)
-    calendar = WorkingCalendar(load_calendar_settings(session))
-    cases = case_frame(session, calendar=calendar, where=Case.id == case_id)
-    visits = visit_frame(session, as_of=as_of, calendar=calendar, cases=cases,
-                         where=Visit.case_id == case_id).sort_values("visit_id")
+    history = read_history(session, cases_where=Case.id == case_id)
+    visits = snapshot(history, as_of=as_of).visits.sort_values("visit_id")
     steps = pd.DataFrame(session.execute(
         select(Step.seq, Step.label, Step.activity).join(Case, Case.sop_version_id ==
                                                          Step.sop_version_id)
         .where(Case.id == case_id)).all(), columns=["seq", "label", "activity"])
     visits = visits.merge(steps, on="seq", how="left")
+    calendar = history.calendar
     due = np.full(len(visits), np.nan)
     has_target = visits["has_target"].to_numpy()
     if has_target.any():
@@ -253,7 +252,7 @@ def startable_sops(session: Session, *, actor: Actor) -> list[StartableSop]:
         if actor.holds(first) or actor.may_record_for_others:
             result.append(StartableSop(
                 code=sop.code, name=sop.name, first_role=first,
-                scheduled_steps=tuple((s.seq, s.label or "–", s.activity) for s in sop.steps
+                scheduled_steps=tuple((s.seq, sop.label(s.seq), s.activity) for s in sop.steps
                                       if s.target.kind == "schedule")))
     return result
 
@@ -271,6 +270,6 @@ def step_labels(session: Session) -> dict[str, dict[int, str]]:
     """Per SOP code, "label. activity" of each step of its current version (for charts)."""
     from services.catalog.store import current_catalog
 
-    return {entry.sop.code: {step.seq: f"{step.label or '–'}. {step.activity}"
+    return {entry.sop.code: {step.seq: f"{entry.sop.label(step.seq)}. {step.activity}"
                              for step in entry.sop.steps}
             for entry in current_catalog(session)}

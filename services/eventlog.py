@@ -334,7 +334,7 @@ def export_xes(session: Session, *, out: IO[str], period: Period | None = None,
                       f"{_xes_string('pantau:status', status)}\n")
             if progress is not None and traces % 1_000 == 0:
                 progress(traces)
-        name = f"{label or '–'}. {activity}"
+        name = f"{label}. {activity}"
         common = (f"{_xes_string('concept:name', name)}{_xes_string('org:role', role)}"
                   f"{_xes_string('org:resource', username or role)}"
                   f"<int key=\"pantau:step\" value=\"{seq}\"/><int key=\"pantau:pass\" value=\"{pass_no}\"/>")

@@ -1,30 +1,41 @@
-"""The figures of Pantau SOP (DESIGN section 7), defined once.
+"""The figures of Pantau SOP, defined once (docs/design.md, "Figures").
 
-Everything starts from one frame with a row per visit (`visit_frame`): when it became
-available, began and ended, its outcome and its target, all instants as int64 nanoseconds
-computed in SQL, then working-time durations for every visit in one vectorised call of the
-working clock. Every other figure (per step, per SOP, pending items, and the dashboards'
-breakdowns) is an aggregation of that frame; `manage.py metrics --json` and the pages call
-these functions, never a second calculation.
+Time is owned here. `read_history` reads every visit and case of the database once (it
+depends only on what is recorded, so a page keeps it per data version); `snapshot` gives the
+state of every visit and case as of any instant T from that history:
 
-Definitions:
-- duration = working minutes from available to ended (for an open visit: to the as-of time,
-  its age); a visit closed by a cancelled case is not measured;
+- a visit exists at T when it became available at or before T; it is open at T when it had
+  not ended by T (ended_at > T, or not ended at all), and ended by T otherwise;
+- a case exists at T when it started at or before T; it is active at T when it was neither
+  completed nor cancelled by T;
+- a pending item at T is an open visit, or, for a multi-unit step, one unit that had not yet
+  submitted by T. Pending, overdue and at-risk counts count items everywhere.
+
+A period's figures are those of the snapshot at the period's as-of (`period_as_of`): its end
+for a closed period, now for the current one. Ended-visit figures cover the visits that ended
+within the period; pending items, ages, SLA states and active cases are those at the as-of.
+So the figures at T equal those of a database that holds only the events up to T.
+
+Definitions (every page, report and the command line select and group these):
+- duration = working minutes from available to ended (for a visit open at T: to T, its age);
+  a visit closed by a cancelled case is not measured;
 - target = the step's Mutu Baku in working minutes, or for a "Sesuai jadwal" step the working
   minutes from available to the case's due date; within target = duration <= target;
-  overrun = max(0, duration - target); every ended visit counts, whatever its outcome;
-- SLA state of an open visit: on_time (age < 80% of target), at_risk (80% <= age <= target),
+  overrun = max(0, duration - target);
+- SLA state of open work: on_time (age < 80% of target), at_risk (80% <= age <= target),
   overdue (age > target), no_target;
-- compliance rate = ended visits within target / ended visits with a target;
-- revision rate = completed cases with at least one return / completed cases;
-- lead time = working minutes from the case's start to its completion;
+- compliance rate = measured visits within target / measured visits with a target;
+- return rate = returns / decisions (visits of a decision step ended by approve or return);
+- revision rate = cases completed in the period that had at least one return before they
+  completed / cases completed in the period;
+- lead time = working minutes from a case's start to its completion;
 - medians and p90 use linear interpolation; empty sets give None.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,19 +44,34 @@ import pandas as pd
 from sqlalchemy import BigInteger, case, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
-from db.models import Case, Role, Sop, SopVersion, Step, Unit, User, Visit, VisitUnit
+from db.models import (
+    Case,
+    Event,
+    HolidayOverride,
+    RamadanPeriod,
+    Role,
+    Sop,
+    SopVersion,
+    Step,
+    Unit,
+    User,
+    Visit,
+    VisitUnit,
+    WorkHours,
+)
 from services.calendar import WorkingCalendar, load_calendar_settings
 from services.clock import utcnow
 from services.errors import InvalidInput
-from services.formatting import format_wib
+from services.formatting import WIB
+from services.periods import Period, PeriodChoice
 
 SLA_STATES = ("overdue", "at_risk", "on_time", "no_target")
 AT_RISK_SHARE = 0.8
-_NAT = np.iinfo(np.int64).min
-
-Period = tuple[datetime, datetime]
+NAT = np.iinfo(np.int64).min
+OUTCOMES = ("", "complete", "approve", "return", "closed")  # index = code in the frames
+CASE_STATUSES = ("active", "completed", "cancelled")
 
 
 # --- instants as numbers, computed by the database ------------------------------------------
@@ -71,38 +97,13 @@ def _epoch_ns_postgresql(element: epoch_ns, compiler: Any, **kw: Any) -> str:
     return f"(CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000000) AS BIGINT) * 1000)"
 
 
-def _ns(value: datetime) -> int:
+def ns(value: datetime) -> int:
+    """An aware instant as int64 nanoseconds since 1970 (the unit of every frame here)."""
     return int(pd.Timestamp(value).as_unit("ns").value)
 
 
-# --- the visit frame ---------------------------------------------------------------------------
-
-
-def last_event_at(session: Session) -> datetime | None:
-    """The latest recorded work (corrections, recorded later about earlier work, excluded)."""
-    return session.scalar(select(func.max(Case.last_event_at)))
-
-
-def resolve_as_of(session: Session, as_of: datetime | None) -> datetime:
-    """The as-of time: now by default; never before the last recorded event."""
-    last = last_event_at(session)
-    if as_of is None:
-        now = utcnow()
-        return max(now, last) if last is not None else now
-    if as_of.tzinfo is None:
-        raise InvalidInput("Waktu as-of harus menyebut zona waktunya.")
-    if last is not None and as_of < last:
-        raise InvalidInput(f"Waktu as-of {format_wib(as_of)} lebih awal dari kejadian terakhir "
-                           f"({format_wib(last)}); angka pada waktu itu akan keliru.")
-    return as_of
-
-
-OUTCOMES = ("", "complete", "approve", "return", "closed")  # index = code in the frame query
-CASE_STATUSES = ("active", "completed", "cancelled")
-
-
 def _ns_or_nat(column: Any) -> Any:
-    return func.coalesce(epoch_ns(column), _NAT)
+    return func.coalesce(epoch_ns(column), NAT)
 
 
 def _code_of(column: Any, values: Sequence[str]) -> Any:
@@ -127,43 +128,256 @@ def _names(session: Session, model: Any, attribute: str) -> dict[int, str]:
     return {id_: name for id_, name in session.execute(select(model.id, getattr(model, attribute)))}
 
 
-def visit_frame(session: Session, *, as_of: datetime, calendar: WorkingCalendar,
-                cases: pd.DataFrame, where: Any = None) -> pd.DataFrame:
-    """One row per visit of the given cases (see case_frame), with its working-time duration
-    (or age), target and SLA state. `where` narrows the visits read (e.g. open ones only)."""
-    query = select(
-        Visit.id, Visit.case_id, Visit.seq, Visit.pass_no, Visit.role_id,
-        func.coalesce(Visit.performer_user_id, -1), _ns_or_nat(Visit.available_at),
-        _ns_or_nat(Visit.begun_at), _ns_or_nat(Visit.ended_at), _code_of(Visit.outcome, OUTCOMES),
-        func.coalesce(Visit.target_minutes, -1), _ns_or_nat(Visit.due_at),
+# --- the as-of time ---------------------------------------------------------------------------
+
+
+def resolve_as_of(session: Session, as_of: datetime | None) -> datetime:
+    """The as-of time: any aware instant, past ones included; now when none is given (or the
+    latest recorded event, when a clock a minute ahead recorded one after now)."""
+    if as_of is None:
+        now = utcnow()
+        last = session.scalar(select(func.max(Case.last_event_at)))
+        return max(now, last) if last is not None else now
+    if as_of.tzinfo is None:
+        raise InvalidInput("Waktu as-of harus menyebut zona waktunya.")
+    return as_of
+
+
+def period_as_of(period: PeriodChoice, *, now: datetime) -> datetime:
+    """The instant a period's figures stand at: its end for a closed period, now for the
+    current one (a report of a closed semester shows the semester as it stood at its end)."""
+    return min(now, period.bounds()[1])
+
+
+def period_is_closed(period: PeriodChoice, *, now: datetime) -> bool:
+    return period.bounds()[1] <= now
+
+
+# --- the catalog the figures are reported against ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogStep:
+    seq: int
+    label: str
+    activity: str
+    role: str
+    target_minutes: int | None
+    is_decision: bool
+    multi_unit: bool
+
+
+@dataclass(frozen=True)
+class CatalogSop:
+    code: str
+    name: str
+    steps: tuple[CatalogStep, ...]
+
+    @property
+    def labels(self) -> dict[int, str]:
+        return {step.seq: step.label for step in self.steps}
+
+
+Catalog = dict[str, CatalogSop]
+
+
+def read_catalog(session: Session) -> Catalog:
+    """Per SOP code, by name: the steps of its current version with their labels."""
+    latest = (select(SopVersion.sop_id, func.max(SopVersion.version).label("version"))
+              .group_by(SopVersion.sop_id).subquery())
+    rows = session.execute(
+        select(Sop.code, SopVersion.name, Step.seq, Step.label, Step.activity, Role.name,
+               Step.target_minutes, Step.approve_seq, Step.multi_unit)
+        .join(SopVersion, SopVersion.sop_id == Sop.id)
+        .join(latest, (latest.c.sop_id == SopVersion.sop_id) & (latest.c.version == SopVersion.version))
+        .join(Step, Step.sop_version_id == SopVersion.id)
+        .join(Role, Step.role_id == Role.id)
+        .order_by(SopVersion.name, Step.seq)).all()
+    grouped: dict[str, tuple[str, list[Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], (row[1], []))[1].append(row)
+    catalog: Catalog = {}
+    for code, (name, steps) in sorted(grouped.items(), key=lambda item: item[1][0].casefold()):
+        catalog[code] = CatalogSop(code=code, name=name, steps=tuple(
+            CatalogStep(seq=r.seq, label=r.label or str(r.seq), activity=r.activity, role=r[5],
+                        target_minutes=r.target_minutes, is_decision=r.approve_seq is not None,
+                        multi_unit=r.multi_unit) for r in steps))
+    return catalog
+
+
+# --- the history ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class History:
+    """Every visit and case as recorded, with what does not depend on the as-of time already
+    derived (targets; durations of ended visits). Shared read-only by every page run."""
+
+    ended: pd.DataFrame  # one row per ended visit
+    running: pd.DataFrame  # one row per visit not ended yet
+    cases: pd.DataFrame  # one row per case
+    units: pd.DataFrame  # one row per unit of a multi-unit visit: visit_id, unit_id, submitted_ns
+    catalog: Catalog
+    calendar: WorkingCalendar
+    last_ns: int  # the latest instant any visit or case changed (NAT when nothing is recorded)
+
+
+def _case_frame(session: Session, *, calendar: WorkingCalendar, where: Any = None) -> pd.DataFrame:
+    query = (
+        select(Case.id, SopVersion.sop_id, _code_of(Case.status, CASE_STATUSES),
+               func.coalesce(Case.unit_id, -1), _ns_or_nat(Case.started_at),
+               _ns_or_nat(Case.ended_at))
+        .join(SopVersion, Case.sop_version_id == SopVersion.id)
     )
     if where is not None:
         query = query.where(where)
+    frame = _int_matrix(session, query, ["case_id", "sop_id", "status_code", "unit_id",
+                                         "started_ns", "ended_ns"])
+    sops = _names(session, Sop, "code")
+    frame["sop_code"] = pd.Categorical(frame["sop_id"].map(sops), categories=sorted(sops.values()))
+    completed = frame["status_code"].to_numpy() == CASE_STATUSES.index("completed")
+    lead = np.full(len(frame), np.nan)
+    if completed.any():
+        lead[completed] = calendar.working_minutes(frame["started_ns"].to_numpy()[completed],
+                                                   frame["ended_ns"].to_numpy()[completed])
+    return frame.assign(lead_time=lead)
+
+
+def _visit_frame(session: Session, *, calendar: WorkingCalendar, cases: pd.DataFrame,
+                 where: Any) -> pd.DataFrame:
+    """Visits with their SOP, unit, role, target, and (when ended) duration and verdicts."""
+    query = select(
+        Visit.id, Visit.case_id, Visit.seq, Visit.pass_no, Visit.role_id,
+        func.coalesce(Visit.performer_user_id, -1), _ns_or_nat(Visit.available_at),
+        _ns_or_nat(Visit.ended_at), _code_of(Visit.outcome, OUTCOMES),
+        func.coalesce(Visit.target_minutes, -1), _ns_or_nat(Visit.due_at),
+    ).where(where)
     frame = _int_matrix(session, query, [
         "visit_id", "case_id", "seq", "pass_no", "role_id", "performer_user_id", "available_ns",
-        "begun_ns", "ended_ns", "outcome_code", "target_code", "due_ns"])
+        "ended_ns", "outcome_code", "target_code", "due_ns"])
     # The SOP and unit of each visit come from its case (a lookup by position, no SQL join).
-    order = np.argsort(cases["case_id"].to_numpy())
-    sorted_ids = cases["case_id"].to_numpy()[order]
+    case_ids = cases["case_id"].to_numpy()
+    order = np.argsort(case_ids)
+    sorted_ids = case_ids[order]
     position = np.searchsorted(sorted_ids, frame["case_id"].to_numpy())
+    clipped = np.minimum(position, max(len(sorted_ids) - 1, 0))
     known = (position < len(sorted_ids)) & (
-        sorted_ids[np.minimum(position, max(len(sorted_ids) - 1, 0))] == frame["case_id"].to_numpy()
-        if len(sorted_ids) else np.zeros(len(frame), dtype=bool))
+        sorted_ids[clipped] == frame["case_id"].to_numpy() if len(sorted_ids)
+        else np.zeros(len(frame), dtype=bool))
     frame = frame[known]
     rows = order[position[known]]
-    frame = frame.assign(
-        sop_code=cases["sop_code"].to_numpy()[rows],
-        case_unit_id=cases["unit_id"].to_numpy()[rows],
-    )
     user_units = {user_id: unit_id for user_id, unit_id in session.execute(
         select(User.id, User.unit_id).where(User.unit_id.is_not(None)))}
     performer_unit = frame["performer_user_id"].map(user_units).fillna(-1).astype(np.int64)
-    frame["unit_id"] = np.where(performer_unit >= 0, performer_unit, frame["case_unit_id"])
+    case_unit = cases["unit_id"].to_numpy()[rows]
     roles = _names(session, Role, "name")
-    frame["role"] = frame["role_id"].map(roles).astype("category")
-    frame["outcome"] = pd.Categorical.from_codes(frame["outcome_code"].to_numpy(),
-                                                 categories=list(OUTCOMES))
-    return _derive(frame, as_of=as_of, calendar=calendar)
+    frame = frame.assign(
+        sop_code=pd.Categorical.from_codes(cases["sop_code"].cat.codes.to_numpy()[rows],
+                                           categories=cases["sop_code"].cat.categories),
+        # Work is the performer's unit's; before anyone performed it, the case's.
+        unit_id=np.where(performer_unit >= 0, performer_unit, case_unit),
+        case_unit_id=case_unit,
+        role=pd.Categorical(frame["role_id"].map(roles), categories=sorted(roles.values())),
+    )
+    available = frame["available_ns"].to_numpy()
+    due = frame["due_ns"].to_numpy()
+    target_code = frame["target_code"].to_numpy()
+    target = np.where(target_code >= 0, target_code, np.nan).astype(np.float64)
+    scheduled = due != NAT
+    if scheduled.any():
+        target[scheduled] = np.maximum(calendar.working_minutes(available[scheduled],
+                                                                due[scheduled]), 0.0)
+    frame = frame.assign(target=target, has_target=~np.isnan(target))
+    return _with_outcome(frame, calendar=calendar)
+
+
+def _with_outcome(frame: pd.DataFrame, *, calendar: WorkingCalendar) -> pd.DataFrame:
+    """Duration and verdicts of ended visits (NaN duration and no verdict for open ones)."""
+    ended = frame["ended_ns"].to_numpy()
+    is_ended = ended != NAT
+    duration = np.full(len(frame), np.nan)
+    if is_ended.any():
+        duration[is_ended] = np.maximum(calendar.working_minutes(
+            frame["available_ns"].to_numpy()[is_ended], ended[is_ended]), 0.0)
+    outcome = frame["outcome_code"].to_numpy()
+    target = frame["target"].to_numpy()
+    has_target = frame["has_target"].to_numpy()
+    measured = is_ended & (outcome != OUTCOMES.index("closed"))
+    limit = np.where(has_target, target, 0.0)
+    within = measured & has_target & (np.nan_to_num(duration) <= limit + 1e-9)
+    overrun = np.where(measured & has_target, np.maximum(np.nan_to_num(duration) - limit, 0.0),
+                       0.0)
+    is_return = outcome == OUTCOMES.index("return")
+    return frame.assign(
+        outcome=pd.Categorical.from_codes(outcome, categories=list(OUTCOMES)),
+        duration=duration, measured=measured, within_target=within, overrun=overrun,
+        is_return=is_return,
+        is_decision=is_return | (outcome == OUTCOMES.index("approve")),
+    )
+
+
+def _unit_frame(session: Session, *, visit_ids: Any) -> pd.DataFrame:
+    query = select(VisitUnit.visit_id, VisitUnit.unit_id, _ns_or_nat(VisitUnit.submitted_at))
+    if visit_ids is not None:
+        query = query.where(VisitUnit.visit_id.in_(visit_ids))
+    return _int_matrix(session, query, ["visit_id", "unit_id", "submitted_ns"])
+
+
+def read_history(session: Session, *, calendar: WorkingCalendar | None = None,
+                 cases_where: ColumnElement[bool] | None = None,
+                 running_only: bool = False) -> History:
+    """Every visit and case (or the cases `cases_where` selects). `running_only` reads only
+    the visits not ended yet and the active cases: all that a snapshot at now needs for its
+    pending items (Tugas Saya), without the history."""
+    calendar = calendar or WorkingCalendar(load_calendar_settings(session))
+    if running_only:
+        active = Case.status == "active"
+        cases_where = active if cases_where is None else cases_where & active
+    cases = _case_frame(session, calendar=calendar, where=cases_where)
+    visits_of = Visit.case_id.in_(select(Case.id).where(cases_where)) \
+        if cases_where is not None else None
+
+    def visits(where: ColumnElement[bool]) -> pd.DataFrame:
+        return _visit_frame(session, calendar=calendar, cases=cases,
+                            where=where if visits_of is None else where & visits_of)
+
+    running = visits(Visit.ended_at.is_(None))
+    ended = running.iloc[:0] if running_only else visits(Visit.ended_at.is_not(None))
+    units_of: Any = None
+    if running_only or visits_of is not None:
+        units_of = select(Visit.id)
+        if running_only:
+            units_of = units_of.where(Visit.ended_at.is_(None))
+        if visits_of is not None:
+            units_of = units_of.where(visits_of)
+    instants = [ended["ended_ns"].to_numpy(), running["available_ns"].to_numpy(),
+                cases["started_ns"].to_numpy()]
+    last = max((int(values.max()) for values in instants if len(values)), default=NAT)
+    return History(ended=ended, running=running, cases=cases,
+                   units=_unit_frame(session, visit_ids=units_of),
+                   catalog=read_catalog(session), calendar=calendar, last_ns=last)
+
+
+# --- the state at an instant -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state of every visit and case as of `as_of`."""
+
+    as_of: datetime
+    ended: pd.DataFrame  # visits ended by as_of
+    open: pd.DataFrame  # visits open at as_of, with their age as `duration` and `sla_state`
+    items: pd.DataFrame  # pending items at as_of (see the module docstring)
+    cases: pd.DataFrame  # cases started by as_of, `status` and `lead_time` as of as_of
+    catalog: Catalog
+    calendar: WorkingCalendar
+
+    @property
+    def visits(self) -> pd.DataFrame:
+        """Every visit that existed at as_of, ended and open (`is_open` tells which)."""
+        return pd.concat([self.ended.assign(is_open=False), self.open.assign(is_open=True)],
+                         ignore_index=True)
 
 
 def sla_codes(age: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -173,121 +387,232 @@ def sla_codes(age: np.ndarray, target: np.ndarray) -> np.ndarray:
                      [3, 2, 1], default=0)
 
 
-def _derive(frame: pd.DataFrame, *, as_of: datetime, calendar: WorkingCalendar) -> pd.DataFrame:
-    available = frame["available_ns"].to_numpy()
-    ended = frame["ended_ns"].to_numpy()
-    due = frame["due_ns"].to_numpy()
-    is_open = ended == _NAT
-    end_or_now = np.where(is_open, _ns(as_of), ended)
-    # One call of the clock for every instant that matters.
-    clock = calendar.clock(np.concatenate([available, end_or_now, np.where(due == _NAT, available, due)]))
-    n = len(frame)
-    w_available, w_end, w_due = clock[:n], clock[n:2 * n], clock[2 * n:]
-    duration = np.maximum(w_end - w_available, 0.0)
-    target_code = frame["target_code"].to_numpy()
-    target = np.where(target_code >= 0, target_code, np.nan).astype(np.float64)
-    scheduled = due != _NAT
-    target = np.where(scheduled, np.maximum(w_due - w_available, 0.0), target)
-    has_target = ~np.isnan(target)
-    outcome = frame["outcome_code"].to_numpy()
-    measured = ~is_open & (outcome != OUTCOMES.index("closed"))
-    within = measured & has_target & (duration <= np.where(has_target, target, 0) + 1e-9)
-    overrun = np.where(measured & has_target, np.maximum(duration - np.nan_to_num(target), 0), 0.0)
-    sla_code = np.where(is_open, sla_codes(duration, target), -1)
-    sla = pd.Categorical.from_codes(sla_code, categories=list(SLA_STATES))
-    return frame.assign(
-        is_open=is_open, measured=measured, duration=duration, target=target,
-        has_target=has_target, within_target=within, overrun=overrun, sla_state=sla,
-        is_return=outcome == OUTCOMES.index("return"),
+def snapshot(history: History, *, as_of: datetime) -> Snapshot:
+    """The state at `as_of`, from the history alone (no database)."""
+    at = ns(as_of)
+    ended, running, cases = history.ended, history.running, history.cases
+    if at < history.last_ns:  # a past instant: undo what happened after it
+        later = ended["ended_ns"].to_numpy() > at
+        reopened = ended[later & (ended["available_ns"].to_numpy() <= at)]
+        ended = ended[~later]
+        running = pd.concat([reopened, running[running["available_ns"].to_numpy() <= at]],
+                            ignore_index=True)
+        cases = cases[cases["started_ns"].to_numpy() <= at]
+    open_visits = _aged(running, at=at, calendar=history.calendar)
+    return Snapshot(as_of=as_of, ended=ended, open=open_visits,
+                    items=_items(open_visits, history.units, at=at),
+                    cases=_cases_at(cases, at=at), catalog=history.catalog,
+                    calendar=history.calendar)
+
+
+def _aged(visits: pd.DataFrame, *, at: int, calendar: WorkingCalendar) -> pd.DataFrame:
+    """Visits open at `at`: their age there, SLA state, and nothing of how they ended."""
+    age = np.maximum(calendar.clock(np.full(1, at, dtype=np.int64))[0]
+                     - calendar.clock(visits["available_ns"].to_numpy()), 0.0)
+    empty = np.zeros(len(visits), dtype=bool)
+    return visits.assign(
+        ended_ns=NAT, outcome_code=0, performer_user_id=-1, unit_id=visits["case_unit_id"],
+        outcome=pd.Categorical.from_codes(np.zeros(len(visits), dtype=np.int64),
+                                          categories=list(OUTCOMES)),
+        duration=age, measured=empty, within_target=empty, overrun=0.0, is_return=empty,
+        is_decision=empty,
+        sla_state=pd.Categorical.from_codes(sla_codes(age, visits["target"].to_numpy()),
+                                            categories=list(SLA_STATES)),
+    ).reset_index(drop=True)
+
+
+def _items(open_visits: pd.DataFrame, units: pd.DataFrame, *, at: int) -> pd.DataFrame:
+    """One row per pending item: an open visit, or each unit of an open multi-unit visit that
+    had not submitted by `at`. `unit_id` is the item's unit (the outstanding one, or the
+    visit's)."""
+    columns = ["visit_id", "case_id", "sop_code", "seq", "role", "available_ns", "duration",
+               "target", "sla_state"]
+    multi = units[units["visit_id"].isin(open_visits["visit_id"])]
+    outstanding = multi[(multi["submitted_ns"] == NAT) | (multi["submitted_ns"] > at)]
+    single = open_visits[~open_visits["visit_id"].isin(multi["visit_id"])]
+    per_unit = open_visits[columns].merge(outstanding[["visit_id", "unit_id"]], on="visit_id")
+    items = pd.concat([single[[*columns, "unit_id"]].assign(multi_unit=False),
+                       per_unit.assign(multi_unit=True)], ignore_index=True)
+    for column in ("sop_code", "role", "sla_state"):
+        items[column] = items[column].astype(open_visits[column].dtype)
+    order = np.lexsort((items["unit_id"].to_numpy(), -items["duration"].to_numpy(),
+                        items["sla_state"].cat.codes.to_numpy()))
+    return items.iloc[order].reset_index(drop=True)
+
+
+def _cases_at(cases: pd.DataFrame, *, at: int) -> pd.DataFrame:
+    ended = cases["ended_ns"].to_numpy()
+    running = (ended == NAT) | (ended > at)
+    status = np.where(running, CASE_STATUSES.index("active"), cases["status_code"].to_numpy())
+    return cases.assign(
+        ended_ns=np.where(running, NAT, ended), status_code=status,
+        status=pd.Categorical.from_codes(status, categories=list(CASE_STATUSES)),
+        lead_time=np.where(running, np.nan, cases["lead_time"].to_numpy()),
     )
 
 
-def in_period(frame: pd.DataFrame, period: Period | None) -> pd.Series:
-    """Visits a period selects: ended in [start, end); open visits always (as of now)."""
+# --- selections: what a period counts --------------------------------------------------------
+
+
+def _between(values: pd.Series, period: Period) -> pd.Series:
+    return (values >= ns(period[0])) & (values < ns(period[1]))
+
+
+def ended_in(state: Snapshot, period: Period | None) -> pd.DataFrame:
+    """Measured visits (ended, not closed by a cancellation) that ended within the period
+    (every one ended by the as-of when there is no period)."""
+    measured = state.ended[state.ended["measured"]]
+    return measured if period is None else measured[_between(measured["ended_ns"], period)]
+
+
+def completed_in(state: Snapshot, period: Period | None) -> pd.DataFrame:
+    done = state.cases[state.cases["status"] == "completed"]
+    return done if period is None else done[_between(done["ended_ns"], period)]
+
+
+def cases_counted(state: Snapshot, period: Period | None) -> pd.DataFrame:
+    """The cases a period counts: started or ended in it, or active at the as-of."""
+    cases = state.cases
     if period is None:
-        return pd.Series(True, index=frame.index)
-    start, end = _ns(period[0]), _ns(period[1])
-    ended = frame["ended_ns"]
-    return frame["is_open"] | ((ended >= start) & (ended < end))
+        return cases
+    return cases[_between(cases["started_ns"], period) | _between(cases["ended_ns"], period)
+                 | (cases["status"] == "active")]
 
 
-def case_frame(session: Session, *, calendar: WorkingCalendar,
-               sop_codes: Sequence[str] | None = None, where: Any = None) -> pd.DataFrame:
-    query = (
-        select(Case.id, SopVersion.sop_id, _code_of(Case.status, CASE_STATUSES),
-               func.coalesce(Case.unit_id, -1), _ns_or_nat(Case.started_at),
-               _ns_or_nat(Case.ended_at))
-        .join(SopVersion, Case.sop_version_id == SopVersion.id)
-    )
-    sops = _names(session, Sop, "code")
-    if sop_codes is not None:
-        query = query.where(SopVersion.sop_id.in_([i for i, c in sops.items() if c in sop_codes]))
-    if where is not None:
-        query = query.where(where)
-    frame = _int_matrix(session, query, ["case_id", "sop_id", "status_code", "unit_id",
-                                         "started_ns", "ended_ns"])
-    frame["sop_code"] = pd.Categorical(frame["sop_id"].map(sops), categories=list(sops.values()))
-    frame["status"] = pd.Categorical.from_codes(frame["status_code"].to_numpy(),
-                                                categories=list(CASE_STATUSES))
-    completed = (frame["status"] == "completed").to_numpy()
-    lead = np.full(len(frame), np.nan)
-    if completed.any():
-        lead[completed] = calendar.working_minutes(frame["started_ns"].to_numpy()[completed],
-                                                   frame["ended_ns"].to_numpy()[completed])
-    return frame.assign(lead_time=lead)
+def returned_cases(state: Snapshot) -> np.ndarray:
+    """Ids of the cases with at least one return by the as-of."""
+    return state.ended.loc[state.ended["is_return"], "case_id"].unique()
 
 
-# --- statistics ---------------------------------------------------------------------------------
+# --- the rates, each defined here once ---------------------------------------------------------
 
 
-def _stat(values: np.ndarray, kind: str) -> float | None:
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return None
-    if kind == "mean":
-        return round(float(values.mean()), 2)
-    return round(float(np.percentile(values, 50 if kind == "median" else 90)), 2)
+def rate(numerator: float, denominator: float) -> float | None:
+    return float(numerator) / float(denominator) if denominator else None
 
 
-def _rate(numerator: int, denominator: int) -> float | None:
-    return round(numerator / denominator, 4) if denominator else None
+def visit_figures(visits: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Per group of measured visits: how many, how many with a target and within it,
+    compliance, returns and decisions and the return rate, overrun, durations.
+    Without `by`, one row for all."""
+    frame = visits.assign(
+        _with_target=visits["has_target"], _within=visits["within_target"],
+        _return=visits["is_return"], _decision=visits["is_decision"],
+        _over=visits["overrun"] > 0)
+    keys: Any = list(by) if by else np.zeros(len(frame), dtype=np.int8)
+    grouped = frame.groupby(keys, observed=True, sort=True)
+    table = pd.DataFrame({
+        "visits": grouped.size(),
+        "with_target": grouped["_with_target"].sum(),
+        "within": grouped["_within"].sum(),
+        "returns": grouped["_return"].sum(),
+        "decisions": grouped["_decision"].sum(),
+        "over": grouped["_over"].sum(),
+        "overrun": grouped["overrun"].sum(),
+        "median": grouped["duration"].median(),
+        "p90": grouped["duration"].quantile(0.9),
+        "mean": grouped["duration"].mean(),
+    })
+    if not by and table.empty:
+        table = pd.DataFrame({"visits": [0], "with_target": [0], "within": [0], "returns": [0],
+                              "decisions": [0], "over": [0], "overrun": [0.0],
+                              "median": [np.nan], "p90": [np.nan], "mean": [np.nan]})
+    count_columns = ["visits", "with_target", "within", "returns", "decisions", "over"]
+    table[count_columns] = table[count_columns].astype(np.int64)
+    table["compliance"] = _rates(table["within"], table["with_target"])
+    table["return_rate"] = _rates(table["returns"], table["decisions"])
+    return table.reset_index(drop=not by)
 
 
-# --- the metrics of DESIGN section 7 ------------------------------------------------------------
+def _rates(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    return (numerator / denominator.where(denominator > 0)).astype("float64")
+
+
+def case_figures(cases: pd.DataFrame, *, returned: np.ndarray,
+                 by: Sequence[str] = ()) -> pd.DataFrame:
+    """Per group of completed cases: how many, how many revised (a return before they
+    completed) and the revision rate, lead time median and p90."""
+    frame = cases.assign(_revised=cases["case_id"].isin(returned))
+    keys: Any = list(by) if by else np.zeros(len(frame), dtype=np.int8)
+    grouped = frame.groupby(keys, observed=True, sort=True)
+    table = pd.DataFrame({
+        "completed": grouped.size(), "revised": grouped["_revised"].sum(),
+        "lead_median": grouped["lead_time"].median(),
+        "lead_p90": grouped["lead_time"].quantile(0.9),
+    })
+    if not by and table.empty:
+        table = pd.DataFrame({"completed": [0], "revised": [0], "lead_median": [np.nan],
+                              "lead_p90": [np.nan]})
+    table[["completed", "revised"]] = table[["completed", "revised"]].astype(np.int64)
+    table["revision_rate"] = _rates(table["revised"], table["completed"])
+    return table.reset_index(drop=not by)
+
+
+def item_figures(items: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Per group of pending items: how many in each SLA state, and in all."""
+    counts = pd.DataFrame({state: (items["sla_state"] == state).to_numpy()
+                           for state in SLA_STATES}, index=items.index).astype(np.int64)
+    if by:
+        table = counts.groupby([items[key] for key in by], observed=True, sort=True).sum()
+    else:
+        table = counts.sum().to_frame().T
+    table["total"] = table[list(SLA_STATES)].sum(axis=1)
+    return table.reset_index(drop=not by)
+
+
+# --- the metrics of a period --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class StepMetrics:
     seq: int
+    label: str
     role: str
     target_minutes: int | None
+    is_decision: bool
     visits_ended: int
     visits_with_target: int
     duration_median: float | None
     duration_p90: float | None
     duration_mean: float | None
     within_target: int
+    compliance_rate: float | None
     returns: int
+    decisions: int
+    return_rate: float | None
     overrun_minutes: float
     open_visits: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The figures of a set of SOPs together (the dashboard's tiles, a report's summary)."""
+
+    cases_total: int
+    cases_active: int
+    cases_completed: int
+    cases_cancelled: int
+    cases_revised: int
+    visits_ended: int
+    visits_with_target: int
+    within_target: int
+    compliance_rate: float | None
+    returns: int
+    decisions: int
+    return_rate: float | None
+    revision_rate: float | None
+    lead_time_median: float | None
+    lead_time_p90: float | None
+    pending: int
+    overdue: int
+    at_risk: int
 
 
 @dataclass(frozen=True)
 class SopMetrics:
     code: str
     name: str
-    cases_total: int
-    cases_active: int
-    cases_completed: int
-    cases_cancelled: int
-    cases_revised: int
-    visits_with_target: int
-    within_target: int
-    compliance_rate: float | None
-    returns: int
-    revision_rate: float | None
-    lead_time_median: float | None
-    lead_time_p90: float | None
+    totals: Totals
     steps: tuple[StepMetrics, ...]
 
 
@@ -295,280 +620,246 @@ class SopMetrics:
 class PendingItem:
     case_id: str
     case_pk: int
+    visit_id: int
     sop_code: str
     seq: int
+    label: str
     role: str
+    unit: str | None  # the outstanding unit of a multi-unit step
     available_at: datetime
     age_minutes: float
     target_minutes: float | None
     sla_state: str
-    units_outstanding: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Metrics:
     as_of: datetime
+    period: Period | None
+    totals: Totals
     sops: tuple[SopMetrics, ...]
     pending: tuple[PendingItem, ...]
-    visits: pd.DataFrame
-    cases: pd.DataFrame
-
-
-def _catalog_steps(session: Session) -> dict[str, tuple[str, list[tuple[int, str, int | None]]]]:
-    """Per SOP code: its name and, for its current version, (seq, role, target minutes)."""
-    latest = (select(SopVersion.sop_id, func.max(SopVersion.version).label("version"))
-              .group_by(SopVersion.sop_id).subquery())
-    rows = session.execute(
-        select(Sop.code, SopVersion.name, Step.seq, Role.name, Step.target_minutes)
-        .join(SopVersion, SopVersion.sop_id == Sop.id)
-        .join(latest, (latest.c.sop_id == SopVersion.sop_id) & (latest.c.version == SopVersion.version))
-        .join(Step, Step.sop_version_id == SopVersion.id)
-        .join(Role, Step.role_id == Role.id)
-        .order_by(SopVersion.name, Step.seq)).all()
-    catalog: dict[str, tuple[str, list[tuple[int, str, int | None]]]] = {}
-    for code, name, seq, role, target in rows:
-        catalog.setdefault(code, (name, []))[1].append((seq, role, target))
-    return catalog
-
-
-@dataclass(frozen=True)
-class Frames:
-    """What every figure is computed from: one row per visit and one per case."""
-
-    visits: pd.DataFrame
-    cases: pd.DataFrame
-    catalog: dict[str, tuple[str, list[tuple[int, str, int | None]]]]
-
-
-def history_frames(session: Session, *, calendar: WorkingCalendar) -> Frames:
-    """Ended visits and all cases: nothing here depends on the as-of time, so it can be kept
-    (per data version) while open visits are read fresh."""
-    cases = case_frame(session, calendar=calendar)
-    ended = visit_frame(session, as_of=utcnow(), calendar=calendar, cases=cases,
-                        where=Visit.ended_at.is_not(None))
-    return Frames(visits=ended, cases=cases, catalog=_catalog_steps(session))
-
-
-def with_open_visits(session: Session, history: Frames, *, as_of: datetime,
-                     calendar: WorkingCalendar) -> Frames:
-    current = visit_frame(session, as_of=as_of, calendar=calendar, cases=history.cases,
-                          where=Visit.ended_at.is_(None))
-    visits = pd.concat([history.visits, current], ignore_index=True) if len(current) else \
-        history.visits
-    for column in ("sop_code", "role", "outcome", "sla_state"):
-        visits[column] = visits[column].astype("category")
-    return Frames(visits=visits, cases=history.cases, catalog=history.catalog)
-
-
-def compute_metrics(session: Session, *, as_of: datetime | None = None,
-                    period: Period | None = None, sop_codes: Sequence[str] | None = None,
-                    calendar: WorkingCalendar | None = None) -> Metrics:
-    as_of = resolve_as_of(session, as_of)
-    calendar = calendar or WorkingCalendar(load_calendar_settings(session))
-    frames = with_open_visits(session, history_frames(session, calendar=calendar), as_of=as_of,
-                              calendar=calendar)
-    return compute_from_frames(session, frames, as_of=as_of, period=period, sop_codes=sop_codes)
-
-
-def compute_from_frames(session: Session, frames: Frames, *, as_of: datetime,
-                        period: Period | None = None,
-                        sop_codes: Sequence[str] | None = None) -> Metrics:
-    """The metrics of DESIGN section 7 from prepared frames (the one definition)."""
-    visits, cases = frames.visits, frames.cases
-    if sop_codes is not None:
-        visits = visits[visits["sop_code"].isin(sop_codes)]
-        cases = cases[cases["sop_code"].isin(sop_codes)]
-    visits = visits[in_period(visits, period)]
-    codes = [code for code in frames.catalog if sop_codes is None or code in sop_codes]
-    step_table = step_statistics(visits)
-    sops = tuple(_sop_metrics(code, frames.catalog[code], visits, cases, period, step_table)
-                 for code in codes)
-    return Metrics(as_of=as_of, sops=sops, pending=pending_items(session, visits),
-                   visits=visits, cases=cases)
-
-
-def _cases_in_period(cases: pd.DataFrame, period: Period | None) -> pd.DataFrame:
-    """Cases a period counts: started in it, or ended in it, or still active."""
-    if period is None:
-        return cases
-    start, end = _ns(period[0]), _ns(period[1])
-    started = (cases["started_ns"] >= start) & (cases["started_ns"] < end)
-    ended = (cases["ended_ns"] >= start) & (cases["ended_ns"] < end)
-    return cases[started | ended | (cases["status"] == "active")]
-
-
-def step_statistics(visits: pd.DataFrame) -> pd.DataFrame:
-    """Per (SOP, step): ended visits, those with a target, duration median/p90/mean, within target, returns,
-    overrun, open visits. One grouping over all visits."""
-    measured = visits[visits["measured"]]
-    keys = [measured["sop_code"].astype(str), measured["seq"]]
-    grouped = measured.groupby(keys, observed=True)
-    table = pd.DataFrame({
-        "ended": grouped.size(),
-        "median": grouped["duration"].median(),
-        "p90": grouped["duration"].quantile(0.9),
-        "mean": grouped["duration"].mean(),
-        "with_target": grouped["has_target"].sum(),
-        "within": grouped["within_target"].sum(),
-        "returns": grouped["is_return"].sum(),
-        "overrun": grouped["overrun"].sum(),
-    })
-    open_visits = visits[visits["is_open"]]
-    opened = open_visits.groupby([open_visits["sop_code"].astype(str), open_visits["seq"]],
-                                 observed=True).size()
-    table = table.join(opened.rename("open"), how="outer")
-    table.index.names = ["sop_code", "seq"]
-    return table
+    state: Snapshot
 
 
 def _number(value: Any, *, digits: int = 2) -> float | None:
     return None if value is None or pd.isna(value) else round(float(value), digits)
 
 
-def _sop_metrics(code: str, catalog: tuple[str, list[tuple[int, str, int | None]]],
-                 visits: pd.DataFrame, cases: pd.DataFrame, period: Period | None,
-                 step_table: pd.DataFrame) -> SopMetrics:
-    name, steps = catalog
-    own = visits[visits["sop_code"] == code]
-    own_cases = _cases_in_period(cases[cases["sop_code"] == code], period)
-    measured = own[own["measured"]]
-    with_target = int(measured["has_target"].sum())
-    within = int(measured["within_target"].sum())
-    completed = own_cases[own_cases["status"] == "completed"]
-    if period is not None:
-        start, end = _ns(period[0]), _ns(period[1])
-        completed = completed[(completed["ended_ns"] >= start) & (completed["ended_ns"] < end)]
-    revised = int(completed["case_id"].isin(own.loc[own["is_return"], "case_id"]).sum())
-    lead = completed["lead_time"].to_numpy(dtype=np.float64)
-    step_metrics = []
-    for seq, role, target in steps:
-        row = step_table.loc[(code, seq)] if (code, seq) in step_table.index else None
+def _rounded_rate(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else round(float(value), 4)
 
-        def count(column: str, row: Any = row) -> int:
-            return 0 if row is None or pd.isna(row[column]) else int(row[column])
 
-        step_metrics.append(StepMetrics(
-            seq=seq, role=role, target_minutes=target, visits_ended=count("ended"),
-            visits_with_target=count("with_target"),
-            duration_median=_number(row["median"]) if row is not None else None,
-            duration_p90=_number(row["p90"]) if row is not None else None,
-            duration_mean=_number(row["mean"]) if row is not None else None,
-            within_target=count("within"), returns=count("returns"),
-            overrun_minutes=_number(row["overrun"]) or 0.0 if row is not None else 0.0,
-            open_visits=count("open"),
-        ))
-    return SopMetrics(
-        code=code, name=name, cases_total=len(own_cases),
-        cases_active=int((own_cases["status"] == "active").sum()),
-        cases_completed=len(completed),
-        cases_cancelled=int((own_cases["status"] == "cancelled").sum()),
-        cases_revised=revised, visits_with_target=with_target, within_target=within,
-        compliance_rate=_rate(within, with_target),
-        returns=int(measured["is_return"].sum()),
-        revision_rate=_rate(revised, len(completed)),
-        lead_time_median=_stat(lead, "median"), lead_time_p90=_stat(lead, "p90"),
-        steps=tuple(step_metrics),
+def totals(state: Snapshot, period: Period | None) -> Totals:
+    """The figures of everything in `state` (narrow it first with `scope`) for a period."""
+    counted = cases_counted(state, period)
+    status = counted["status"]
+    ended = visit_figures(ended_in(state, period)).iloc[0]
+    cases_done = completed_in(state, period)
+    done = case_figures(cases_done, returned=returned_cases(state)).iloc[0]
+    pending = item_figures(state.items).iloc[0]
+    cancelled = (status == "cancelled") & (
+        True if period is None else _between(counted["ended_ns"], period))
+    return Totals(
+        cases_total=len(counted), cases_active=int((status == "active").sum()),
+        cases_completed=int(done["completed"]), cases_cancelled=int(cancelled.sum()),
+        cases_revised=int(done["revised"]), visits_ended=int(ended["visits"]),
+        visits_with_target=int(ended["with_target"]), within_target=int(ended["within"]),
+        compliance_rate=_rounded_rate(ended["compliance"]), returns=int(ended["returns"]),
+        decisions=int(ended["decisions"]), return_rate=_rounded_rate(ended["return_rate"]),
+        revision_rate=_rounded_rate(done["revision_rate"]),
+        lead_time_median=_number(done["lead_median"]), lead_time_p90=_number(done["lead_p90"]),
+        pending=int(pending["total"]), overdue=int(pending["overdue"]),
+        at_risk=int(pending["at_risk"]),
     )
 
 
-def open_visits(session: Session, *, as_of: datetime | None = None,
-                calendar: WorkingCalendar | None = None) -> pd.DataFrame:
-    """Only the open visits (of active cases), for the pages that list pending work."""
-    as_of = resolve_as_of(session, as_of)
-    calendar = calendar or WorkingCalendar(load_calendar_settings(session))
-    cases = case_frame(session, calendar=calendar, where=Case.status == "active")
-    return visit_frame(session, as_of=as_of, calendar=calendar, cases=cases,
-                       where=Visit.ended_at.is_(None))
+def scope(state: Snapshot, *, sop_codes: Sequence[str] | None = None,
+          unit_id: int | None = None) -> Snapshot:
+    """The state narrowed to some SOPs, and to a unit: the visits its people performed (or of
+    its cases), its pending items, and the cases it took part in."""
+    ended, open_visits, items, cases = state.ended, state.open, state.items, state.cases
+    catalog = state.catalog
+    if sop_codes:
+        ended = ended[ended["sop_code"].isin(sop_codes)]
+        open_visits = open_visits[open_visits["sop_code"].isin(sop_codes)]
+        items = items[items["sop_code"].isin(sop_codes)]
+        cases = cases[cases["sop_code"].isin(sop_codes)]
+        catalog = {code: sop for code, sop in catalog.items() if code in sop_codes}
+    if unit_id is not None:
+        ended = ended[ended["unit_id"] == unit_id]
+        items = items[items["unit_id"] == unit_id]
+        open_visits = open_visits[open_visits["visit_id"].isin(items["visit_id"])]
+        took_part = pd.concat([ended["case_id"], open_visits["case_id"]]).unique()
+        cases = cases[cases["case_id"].isin(took_part) | (cases["unit_id"] == unit_id)]
+    return replace(state, ended=ended, open=open_visits, items=items, cases=cases,
+                   catalog=catalog)
 
 
-def open_unit_names(session: Session) -> dict[int, tuple[str, ...]]:
-    """Per open multi-unit visit, the units that still have to submit."""
-    outstanding: dict[int, list[str]] = {}
-    for visit_id, unit in session.execute(
-            select(VisitUnit.visit_id, Unit.name).join(Unit, VisitUnit.unit_id == Unit.id)
-            .join(Visit, VisitUnit.visit_id == Visit.id)
-            .where(Visit.ended_at.is_(None), VisitUnit.submitted_at.is_(None))
-            .order_by(Unit.name)):
-        outstanding.setdefault(visit_id, []).append(unit)
-    return {visit_id: tuple(units) for visit_id, units in outstanding.items()}
+def metrics_of(state: Snapshot, *, period: Period | None = None,
+               case_refs: dict[int, str] | None = None,
+               unit_names: dict[int, str] | None = None) -> Metrics:
+    """The metrics of a period from the state at its as-of (the one definition)."""
+    ended = ended_in(state, period)
+    per_step = visit_figures(ended, by=["sop_code", "seq"]).set_index(["sop_code", "seq"])
+    open_per_step = state.open.groupby([state.open["sop_code"].astype(str), "seq"]).size()
+    sops = []
+    for code, sop in state.catalog.items():
+        own = scope(state, sop_codes=(code,))
+        steps = []
+        for step in sop.steps:
+            row = per_step.loc[(code, step.seq)] if (code, step.seq) in per_step.index else None
 
+            def count(column: str, row: Any = row) -> int:
+                return 0 if row is None else int(row[column])
 
-def pending_items(session: Session, visits: pd.DataFrame) -> tuple[PendingItem, ...]:
-    """Open visits, overdue and oldest first, with the units a multi-unit step still waits for."""
-    open_visits = visits[visits["is_open"]]
-    if open_visits.empty:
-        return ()
-    open_visits = open_visits.assign(sla_rank=open_visits["sla_state"].cat.codes).sort_values(
-        ["sla_rank", "duration"], ascending=[True, False])
-    case_ids = [int(i) for i in open_visits["case_id"].unique()]
-    refs: dict[int, str] = {}
-    for start in range(0, len(case_ids), 500):
-        refs.update({id_: ref for id_, ref in session.execute(
-            select(Case.id, Case.ref).where(Case.id.in_(case_ids[start:start + 500])))})
-    outstanding = open_unit_names(session)
-    available = pd.to_datetime(open_visits["available_ns"], utc=True)
-    return tuple(
+            def value(column: str, row: Any = row) -> float | None:
+                return None if row is None else _number(row[column])
+
+            steps.append(StepMetrics(
+                seq=step.seq, label=step.label, role=step.role,
+                target_minutes=step.target_minutes, is_decision=step.is_decision,
+                visits_ended=count("visits"), visits_with_target=count("with_target"),
+                duration_median=value("median"), duration_p90=value("p90"),
+                duration_mean=value("mean"), within_target=count("within"),
+                compliance_rate=None if row is None else _rounded_rate(row["compliance"]),
+                returns=count("returns"), decisions=count("decisions"),
+                return_rate=None if row is None else _rounded_rate(row["return_rate"]),
+                overrun_minutes=value("overrun") or 0.0,
+                open_visits=int(open_per_step.get((code, step.seq), 0)),
+            ))
+        sops.append(SopMetrics(code=code, name=sop.name, totals=totals(own, period),
+                               steps=tuple(steps)))
+    refs = case_refs or {}
+    units = unit_names or {}
+    items = state.items
+    available = pd.to_datetime(items["available_ns"], utc=True)
+    pending = tuple(
         PendingItem(
-            case_id=refs[int(case_pk)], case_pk=int(case_pk), sop_code=str(code), seq=int(seq),
-            role=str(role), available_at=at.to_pydatetime(), age_minutes=round(float(age), 2),
+            case_id=refs.get(int(case_pk), str(int(case_pk))), case_pk=int(case_pk),
+            visit_id=int(visit_id), sop_code=str(code), seq=int(seq),
+            label=state.catalog[str(code)].labels.get(int(seq), str(seq))
+            if str(code) in state.catalog else str(seq),
+            role=str(role), unit=units.get(int(unit_id)) if multi else None,
+            available_at=at.to_pydatetime(), age_minutes=round(float(age), 2),
             target_minutes=None if np.isnan(target) else round(float(target), 2),
-            sla_state=str(state), units_outstanding=outstanding.get(int(visit_id), ()),
+            sla_state=str(sla),
         )
-        for case_pk, code, seq, role, at, age, target, state, visit_id in zip(
-            open_visits["case_id"], open_visits["sop_code"], open_visits["seq"],
-            open_visits["role"], available, open_visits["duration"], open_visits["target"],
-            open_visits["sla_state"], open_visits["visit_id"], strict=True)
+        for case_pk, visit_id, code, seq, role, unit_id, multi, at, age, target, sla in zip(
+            items["case_id"], items["visit_id"], items["sop_code"], items["seq"], items["role"],
+            items["unit_id"], items["multi_unit"], available, items["duration"],
+            items["target"], items["sla_state"], strict=True)
     )
+    return Metrics(as_of=state.as_of, period=period, totals=totals(state, period),
+                   sops=tuple(sops), pending=pending, state=state)
 
 
-def metrics_json(metrics: Metrics) -> dict[str, Any]:
-    """The `manage.py metrics --json` document (issue #3's contract)."""
-    from services.formatting import WIB
+def case_refs(session: Session, case_ids: Sequence[int]) -> dict[int, str]:
+    refs: dict[int, str] = {}
+    ids = [int(i) for i in case_ids]
+    for start in range(0, len(ids), 500):
+        refs.update({id_: ref for id_, ref in session.execute(
+            select(Case.id, Case.ref).where(Case.id.in_(ids[start:start + 500])))})
+    return refs
 
+
+def unit_names(session: Session) -> dict[int, str]:
+    return _names(session, Unit, "name")
+
+
+def compute_metrics(session: Session, *, as_of: datetime | None = None,
+                    period: Period | None = None, sop_codes: Sequence[str] | None = None,
+                    history: History | None = None) -> Metrics:
+    """The metrics at `as_of` (default now) for a period (default: everything by as_of)."""
+    as_of = resolve_as_of(session, as_of)
+    history = history or read_history(session)
+    state = scope(snapshot(history, as_of=as_of), sop_codes=sop_codes)
+    return metrics_of(state, period=period,
+                      case_refs=case_refs(session, state.items["case_id"].unique()),
+                      unit_names=unit_names(session))
+
+
+def period_metrics(session: Session, *, period: PeriodChoice, now: datetime,
+                   history: History | None = None) -> Metrics:
+    """The metrics of a reporting period, at its as-of: the same for the pages, the report
+    files and the command line."""
+    return compute_metrics(session, as_of=period_as_of(period, now=now), period=period.bounds(),
+                           history=history)
+
+
+def pending_now(session: Session, *, as_of: datetime | None = None) -> Metrics:
+    """The pending items at as_of (default now), reading only what is running."""
+    as_of = resolve_as_of(session, as_of)
+    history = read_history(session, running_only=True)
+    state = snapshot(history, as_of=as_of)
+    return metrics_of(state, case_refs=case_refs(session, state.items["case_id"].unique()),
+                      unit_names=unit_names(session))
+
+
+# --- the JSON document ---------------------------------------------------------------------------
+
+
+def _totals_json(figures: Totals) -> dict[str, Any]:
     return {
-        "as_of": metrics.as_of.astimezone(WIB).isoformat(),
-        "sops": [
-            {
-                "code": sop.code,
-                "cases": {"total": sop.cases_total, "active": sop.cases_active,
-                          "completed": sop.cases_completed, "cancelled": sop.cases_cancelled},
-                "compliance_rate": sop.compliance_rate,
-                "returns": sop.returns,
-                "revision_rate": sop.revision_rate,
-                "lead_time_minutes": {"median": sop.lead_time_median, "p90": sop.lead_time_p90},
-                "steps": [
-                    {
-                        "seq": step.seq, "role": step.role, "target_minutes": step.target_minutes,
-                        "visits_ended": step.visits_ended,
-                        "duration_minutes": {"median": step.duration_median,
-                                             "p90": step.duration_p90, "mean": step.duration_mean},
-                        "within_target": step.within_target, "returns": step.returns,
-                        "overrun_minutes": step.overrun_minutes, "open_visits": step.open_visits,
-                    }
-                    for step in sop.steps
-                ],
-            }
-            for sop in metrics.sops
-        ],
-        "pending": [
-            {
-                "case_id": item.case_id, "sop_code": item.sop_code, "seq": item.seq,
-                "role": item.role, "available_at": item.available_at.astimezone(WIB).isoformat(),
-                "age_minutes": item.age_minutes, "target_minutes": item.target_minutes,
-                "sla_state": item.sla_state,
-            }
-            for item in metrics.pending
-        ],
+        "cases": {"total": figures.cases_total, "active": figures.cases_active,
+                  "completed": figures.cases_completed, "cancelled": figures.cases_cancelled},
+        "compliance_rate": figures.compliance_rate,
+        "returns": figures.returns,
+        "return_rate": figures.return_rate,
+        "revision_rate": figures.revision_rate,
+        "lead_time_minutes": {"median": figures.lead_time_median, "p90": figures.lead_time_p90},
+        "pending": {"total": figures.pending, "overdue": figures.overdue,
+                    "at_risk": figures.at_risk},
     }
 
+
+def metrics_json(metrics: Metrics, *, period: PeriodChoice | None = None) -> dict[str, Any]:
+    """The `manage.py metrics --json` document."""
+    document: dict[str, Any] = {"as_of": metrics.as_of.astimezone(WIB).isoformat()}
+    if period is not None:
+        document["period"] = {"text": period.text, "label": period.label,
+                              "start": period.bounds()[0].astimezone(WIB).isoformat(),
+                              "end": period.bounds()[1].astimezone(WIB).isoformat()}
+    document["totals"] = _totals_json(metrics.totals)
+    document["sops"] = [
+        {
+            "code": sop.code,
+            **_totals_json(sop.totals),
+            "steps": [
+                {
+                    "seq": step.seq, "label": step.label, "role": step.role,
+                    "target_minutes": step.target_minutes,
+                    "visits_ended": step.visits_ended,
+                    "duration_minutes": {"median": step.duration_median,
+                                         "p90": step.duration_p90, "mean": step.duration_mean},
+                    "within_target": step.within_target, "returns": step.returns,
+                    "overrun_minutes": step.overrun_minutes, "open_visits": step.open_visits,
+                }
+                for step in sop.steps
+            ],
+        }
+        for sop in metrics.sops
+    ]
+    document["pending"] = [
+        {
+            "case_id": item.case_id, "sop_code": item.sop_code, "seq": item.seq,
+            "label": item.label, "role": item.role, "unit": item.unit,
+            "available_at": item.available_at.astimezone(WIB).isoformat(),
+            "age_minutes": item.age_minutes, "target_minutes": item.target_minutes,
+            "sla_state": item.sla_state,
+        }
+        for item in metrics.pending
+    ]
+    return document
+
+
+# --- the data version ----------------------------------------------------------------------------
 
 
 def data_version(session: Session) -> tuple[Any, ...]:
     """A stamp that changes whenever a figure could: any event (every write records one), the
     catalog, the working calendar, the users' units. Cheap enough to read on every page run,
     so a step recorded in any app process shows on the next rerun everywhere."""
-    from db.models import Event, HolidayOverride, RamadanPeriod, WorkHours
-
     row = session.execute(select(
         select(func.max(Event.id)).scalar_subquery(),
         select(func.max(SopVersion.id)).scalar_subquery(),
@@ -582,5 +873,6 @@ def data_version(session: Session) -> tuple[Any, ...]:
         select(func.count()).select_from(WorkHours).scalar_subquery(),
         select(func.max(User.id)).scalar_subquery(),
         select(func.sum(func.coalesce(User.unit_id, 0) * User.id)).scalar_subquery(),
+        select(func.count()).select_from(Unit).scalar_subquery(),
     )).one()
     return tuple(row)

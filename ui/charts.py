@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from services.dashboards import AGEING
 from services.formatting import format_minutes
 from ui.format import OVER, SLA, WITHIN, sla_label
 
@@ -60,23 +59,21 @@ def compliance_by_month(table: pd.DataFrame, *, target: float, labels: list[str]
     return figure
 
 
-def step_names(labels: pd.Series) -> list[str]:
-    """Short, unique x labels: the number as printed ("No. 4"), with the sequence where the
-    printed number repeats (the seed prints "10" twice)."""
-    numbers = [label.split(".", 1)[0] for label in labels]
-    return [f"No. {number}" if numbers.count(number) == 1 else f"No. {number} ({index + 1})"
-            for index, number in enumerate(numbers)]
+def step_name(label: str) -> str:
+    """A step on an axis: its label ("No. 9a"), unique within the SOP."""
+    return f"No. {label}"
 
 
 def step_durations(table: pd.DataFrame) -> go.Figure:
     """Box per step from precomputed statistics (p5 and p95 as whiskers) and the target."""
-    names = dict(zip(table["seq"], step_names(table["label"]), strict=True))
+    names = {seq: step_name(label) for seq, label in zip(table["seq"], table["label"],
+                                                          strict=True)}
     shown = table.dropna(subset=["median"])
     figure = go.Figure(go.Box(
         x=shown["seq"].map(names), q1=shown["q1"], median=shown["median"], q3=shown["q3"],
         lowerfence=shown["p5"], upperfence=shown["p95"], mean=shown["mean"],
         name="Waktu kerja (p5–p95)", marker_color="#0072B2", boxmean=True,
-        text=shown["label"], hoverinfo="y+text"))
+        text=shown["seq"].map(names), hoverinfo="y+text"))
     targets = shown.dropna(subset=["target"])
     figure.add_trace(go.Scatter(
         x=targets["seq"].map(names), y=targets["target"], mode="markers",
@@ -99,31 +96,37 @@ LOG_TICKS = [(1, "1 mnt"), (5, "5 mnt"), (15, "15 mnt"), (60, "1 jam"), (240, "4
              (450, "1 hari"), (1350, "3 hari"), (2250, "5 hari"), (9000, "20 hari")]
 
 
-def overrun_heatmap(table: pd.DataFrame, *, labels: dict[int, str],
+def overrun_heatmap(table: pd.DataFrame, *, steps: pd.DataFrame,
                     months: list[tuple[str, str]]) -> go.Figure:
-    steps = sorted(labels)
+    """`steps`: seq and label of every step of the SOP (rows of the map, in order)."""
+    names = {seq: short(f"{label}. {activity}", 34) for seq, label, activity in zip(
+        steps["seq"], steps["label"], steps["activity"], strict=True)}
+    order = sorted(names)
     grid = table.pivot(index="seq", columns="month", values="share_over").reindex(
-        index=steps, columns=[key for key, _ in months])
+        index=order, columns=[key for key, _ in months])
     hours = table.pivot(index="seq", columns="month", values="overrun_hours").reindex(
-        index=steps, columns=[key for key, _ in months])
+        index=order, columns=[key for key, _ in months])
     figure = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=[label for _, label in months],
-        y=[short(labels[s], 34) for s in steps], colorscale="Oranges", zmin=0, zmax=1,
+        y=[names[s] for s in order], colorscale="Oranges", zmin=0, zmax=1,
         text=[[("" if np.isnan(v) else f"{v:.0%}") for v in row] for row in grid.to_numpy()],
         texttemplate="%{text}", customdata=np.nan_to_num(hours.to_numpy()),
         hovertemplate="%{y}<br>%{x}: %{z:.0%} melewati Mutu Baku, lebih %{customdata:.1f} jam "
                       "kerja<extra></extra>", colorbar={"title": "lewat", "tickformat": ".0%"}))
     figure.update_layout(**LAYOUT, title="Bagian kunjungan yang melewati Mutu Baku, per bulan",
-                         yaxis={"autorange": "reversed"}, height=120 + 34 * len(steps))
+                         yaxis={"autorange": "reversed"}, height=120 + 34 * len(order))
     return figure
 
 
-def returns_pareto(table: pd.DataFrame, *, labels: dict[int, str]) -> go.Figure:
-    numbers = dict(zip(labels, step_names(pd.Series(list(labels.values()))), strict=True))
-    names = [numbers.get(seq, str(seq)) for seq in table["seq"]]
+def returns_pareto(table: pd.DataFrame, *, steps: pd.DataFrame) -> go.Figure:
+    """`steps`: seq and label of every step of the SOP."""
+    labels = dict(zip(steps["seq"], steps["label"], strict=True))
+    names = [step_name(labels[seq]) for seq in table["seq"]]
     figure = go.Figure(go.Bar(x=names, y=table["returns"], name="Pengembalian",
                               marker_color=OVER[1], text=table["returns"],
-                              hovertext=[labels.get(seq, "") for seq in table["seq"]]))
+                              customdata=table["decisions"],
+                              hovertemplate="%{x}: %{y} pengembalian dari %{customdata} "
+                                            "keputusan<extra></extra>"))
     figure.add_trace(go.Scatter(x=names, y=table["cumulative"], name="Kumulatif",
                                 yaxis="y2", mode="lines+markers", marker_color="black"))
     figure.update_layout(**LAYOUT, title="Pareto pengembalian per langkah keputusan",
@@ -148,6 +151,3 @@ def backlog(table: pd.DataFrame) -> go.Figure:
                          height=150 + 32 * len(table))
     return figure
 
-
-def ageing_columns() -> list[str]:
-    return [label for label, _, _ in AGEING]

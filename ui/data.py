@@ -1,50 +1,43 @@
-"""The dashboards' data: the history (ended visits, cases) kept per data version, open
-visits read fresh on every run.
+"""The pages' data: the history kept per data version, and its state at any instant.
 
-The expensive part does not depend on the time of day, only on what is recorded, so it is
-kept per data version (services.metrics.data_version, read on every run): a step recorded in
-any app process changes the version and the next rerun anywhere recomputes. Open visits are
-few and are read each run, so ages and SLA states are always current.
+The history (every visit and case, durations of ended visits) does not depend on the time of
+day, only on what is recorded, so it is kept per data version (services.metrics.data_version,
+read on every run): a step recorded in any app process changes the version and the next rerun
+anywhere recomputes. The state at an instant (ages, SLA states, pending items) is derived
+from it on every run, so ages are always current and a past period shows its own end.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import streamlit as st
 
 from db.engine import database_url, read_session
-from services.calendar import WorkingCalendar, load_calendar_settings
-from services.metrics import Frames, data_version, history_frames, resolve_as_of, with_open_visits
+from services.clock import utcnow
+from services.metrics import History, Snapshot, data_version, period_as_of, read_history, snapshot
+from services.periods import PeriodChoice
 from ui.runtime import engine
 
 
-@dataclass(frozen=True)
-class DashboardData:
-    frames: Frames
-    as_of: datetime
-    calendar: WorkingCalendar
-
-
 @st.cache_resource(max_entries=2, show_spinner="Menghitung ulang angka dari data terbaru ...")
-def _history(url: str, version: tuple) -> tuple[Frames, WorkingCalendar]:  # type: ignore[type-arg]
+def _history(url: str, version: tuple[Any, ...]) -> History:
     with read_session(engine()) as session:
-        calendar = WorkingCalendar(load_calendar_settings(session))
-        return history_frames(session, calendar=calendar), calendar
+        return read_history(session)
 
 
-def dashboard_data() -> DashboardData:
-    """Frames with every visit (cached history + fresh open visits). Treat them as read-only:
-    they are shared by every session of this process."""
+def cached_history() -> History:
+    """Every visit and case, as of the latest write. Shared by every session of this process:
+    treat it as read-only."""
     with read_session(engine()) as session:
-        history, calendar = _history(database_url(), data_version(session))
-        as_of = resolve_as_of(session, None)
-        frames = with_open_visits(session, history, as_of=as_of, calendar=calendar)
-    return DashboardData(frames=frames, as_of=as_of, calendar=calendar)
+        return _history(database_url(), data_version(session))
 
 
-def cached_history() -> Frames:
-    """The cached history frames alone (the reports add open visits for their own as-of)."""
-    with read_session(engine()) as session:
-        return _history(database_url(), data_version(session))[0]
+def state_at(as_of: datetime) -> Snapshot:
+    return snapshot(cached_history(), as_of=as_of)
+
+
+def period_state(period: PeriodChoice) -> Snapshot:
+    """The state a period's figures stand at: its end when it is closed, now otherwise."""
+    return state_at(period_as_of(period, now=utcnow()))

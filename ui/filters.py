@@ -9,7 +9,9 @@ from datetime import date
 import streamlit as st
 
 from services.clock import utcnow
-from services.dashboards import (
+from services.formatting import format_wib
+from services.metrics import Snapshot, period_is_closed
+from services.periods import (
     PERIOD_KINDS,
     PeriodChoice,
     month,
@@ -129,3 +131,9 @@ def filters(catalog: dict[str, str], units: dict[str, str], *, single_sop: bool 
     unit = unit_filter(columns[3], units)
     return Filters(period=period, sop_codes=sops, unit_code=unit)
 
+
+
+def as_of_caption(state: Snapshot, period: PeriodChoice) -> str:
+    """"keadaan per 1 Jul 2026 00.00 WIB (akhir periode)": what instant the figures stand at."""
+    closed = period_is_closed(period, now=utcnow())
+    return f"keadaan per {format_wib(state.as_of)}" + (" (akhir periode)" if closed else "")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 
 from services.catalog.waktu import Target
 
@@ -81,12 +82,50 @@ class SopDef:
     def step(self, seq: int) -> StepDef:
         return self.steps[seq - 1]
 
+    def labels(self) -> dict[int, str]:
+        """The label of every step, by seq (see `step_labels`)."""
+        return step_labels(self.steps)
+
+    def label(self, seq: int) -> str:
+        return self.labels()[seq]
+
+    def labelled(self) -> SopDef:
+        """The definition with every step's label resolved (as the catalog stores it)."""
+        labels = self.labels()
+        return replace(self, steps=tuple(replace(step, label=labels[step.seq])
+                                         for step in self.steps))
+
     def content_hash(self) -> str:
         """Hash of everything but the source: an unchanged definition loads as a no-op."""
         content = asdict(self)
         content.pop("source")
         encoded = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def step_labels(steps: Sequence[StepDef]) -> dict[int, str]:
+    """One label per step, the number the SOP prints; unique within the SOP.
+
+    Source tables skip numbers, repeat one ("10" twice) and leave a row unnumbered. A printed
+    number used once is the label. A row without a number, or the second row printing a
+    number already used, takes the label of the step before it plus the first free letter
+    ("9" then "9a"), so no two steps share a label and none reads "nan" or a bare seq that
+    another step prints. docs/design.md, "Step labels".
+    """
+    printed = [(step.label or "").strip() for step in steps]
+    taken = {label for label in printed if label}
+    labels: dict[int, str] = {}
+    used: set[str] = set()
+    previous = ""
+    for step, label in zip(steps, printed, strict=True):
+        if not label or label in used:
+            base = previous or label or "0"
+            label = next(f"{base}{letter}" for letter in "abcdefghijklmnopqrstuvwxyz"
+                         if f"{base}{letter}" not in taken and f"{base}{letter}" not in used)
+        used.add(label)
+        labels[step.seq] = label
+        previous = label
+    return labels
 
 
 class CatalogError(ValueError):

@@ -91,8 +91,7 @@ def swimlane_dot(sop: SopDef, *, annotations: Mapping[int, str] | None = None) -
 
 def _step_node(seq: int, sop: SopDef, annotation: str | None) -> str:
     step = sop.step(seq)
-    number = step.label or "–"
-    lines = [f"{number}. {_wrapped(step.activity)}"]
+    lines = [f"{sop.label(seq)}. {_wrapped(step.activity)}"]
     if step.waktu:
         lines.append(f"[{step.waktu}]")
     if step.multi_unit:
@@ -102,7 +101,7 @@ def _step_node(seq: int, sop: SopDef, annotation: str | None) -> str:
     label = _quote("\n".join(lines))
     tooltip = _quote(step.activity)
     if step.decision is not None:
-        short = _quote(f"{number}. {_wrapped(step.activity, width=18, max_lines=3)}")
+        short = _quote(f"{sop.label(seq)}. {_wrapped(step.activity, width=18, max_lines=3)}")
         return (f"s{seq} [label={short}, tooltip={tooltip}, shape=diamond, style=filled,"
                 ' fillcolor="#fff4d6", fontsize=9];')
     return f"s{seq} [label={label}, tooltip={tooltip}];"
@@ -125,9 +124,10 @@ def process_map_dot(sop: SopDef, *, nodes: Sequence[tuple[int, int, float | None
         '  edge [fontname="Helvetica", fontsize=9, color="#4a5a6a"];',
         '  s0 [label="Mulai", shape=ellipse, fillcolor="#e8f1e8"];',
     ]
+    labels = sop.labels()
     for step in sop.steps:
         visits, median, open_ = stats.get(step.seq, (0, None, 0))
-        lines = [f"{step.label or '–'}. {_wrapped(step.activity, width=30, max_lines=2)}",
+        lines = [f"{labels[step.seq]}. {_wrapped(step.activity, width=30, max_lines=2)}",
                  f"{step.role} · {visits} kunjungan · median {describe(median)}"]
         if open_:
             lines.append(f"{open_} berjalan")

@@ -37,6 +37,7 @@ def identity_table(sop: SopDef) -> pd.DataFrame:
 
 def steps_table(sop: SopDef) -> pd.DataFrame:
     rows = []
+    labels = sop.labels()
     for step in sop.steps:
         if step.target.kind == "minutes":
             target = format_minutes(step.target.minutes)
@@ -44,9 +45,9 @@ def steps_table(sop: SopDef) -> pd.DataFrame:
             target = "sesuai jadwal kasus"
         else:
             target = "tanpa target"
-        decision = (f"Y → {step.decision.approve}, T → {step.decision.return_to}"
+        decision = (f"Y → {labels[step.decision.approve]}, T → {labels[step.decision.return_to]}"
                     if step.decision else "")
-        rows.append((step.label or "–", step.activity, step.role or "?", step.kelengkapan,
+        rows.append((labels[step.seq], step.activity, step.role or "?", step.kelengkapan,
                      step.waktu, target, step.output, step.ket, decision,
                      step.interpretation_note or ""))
     return pd.DataFrame(rows, columns=list(STEP_COLUMNS))

@@ -94,7 +94,7 @@ def _load_one(session: Session, *, sop: SopDef, now: datetime) -> LoadResult:
             return_seq=step.decision.return_to if step.decision else None,
             multi_unit=step.multi_unit, interpretation_note=step.interpretation_note,
         )
-        for step in sop.steps
+        for step in sop.labelled().steps
     )
     session.flush()
     return LoadResult(sop.code, number, status)

@@ -15,18 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Case, Event, Sop, SopVersion, User
-from services.calendar import WorkingCalendar, load_calendar_settings
-from services.cases import case_titles, step_labels
+from services.cases import case_titles
 from services.catalog.store import current_catalog
-from services.dashboards import PeriodChoice, today_wib
 from services.eventlog import export_event_csv, export_xes
-from services.metrics import (
-    Frames,
-    Metrics,
-    compute_from_frames,
-    history_frames,
-    with_open_visits,
-)
+from services.metrics import History, Metrics, period_metrics
+from services.periods import PeriodChoice, today_wib
 from services.reports.excel import (
     evaluation_workbook,
     management_workbook,
@@ -45,24 +38,11 @@ from services.settings import get_setting
 Progress = Callable[[str, float], None]
 
 
-def period_as_of(period: PeriodChoice, *, now: datetime) -> datetime:
-    """A closed period is reported as it stood at its end; the current one as of now."""
-    return min(now, period.bounds()[1])
-
-
-def period_metrics(session: Session, *, period: PeriodChoice, now: datetime,
-                   history: Frames | None = None) -> Metrics:
-    """The metrics of a period, the same for the page, the files and the command line."""
-    calendar = WorkingCalendar(load_calendar_settings(session))
-    as_of = period_as_of(period, now=now)
-    history = history or history_frames(session, calendar=calendar)
-    frames = with_open_visits(session, history, as_of=as_of, calendar=calendar)
-    return compute_from_frames(session, frames, as_of=as_of, period=period.bounds())
-
-
-def returns_in(session: Session, *, period: PeriodChoice) -> pd.DataFrame:
-    """Every return recorded in the period: when, which case and step, by whom, why."""
-    start, end = period.bounds()
+def returns_in(session: Session, *, metrics: Metrics) -> pd.DataFrame:
+    """Every return in the period of `metrics` up to its as-of: when, which case and step, by
+    whom, why."""
+    assert metrics.period is not None
+    start, end = metrics.period
     performer = aliased(User)
     rows = session.execute(
         select(Event.occurred_at, Case.ref, Case.title, Sop.code, Event.step_seq,
@@ -71,12 +51,13 @@ def returns_in(session: Session, *, period: PeriodChoice) -> pd.DataFrame:
         .join(SopVersion, Case.sop_version_id == SopVersion.id)
         .join(Sop, SopVersion.sop_id == Sop.id)
         .outerjoin(performer, Event.performer_user_id == performer.id)
-        .where(Event.kind == "return", Event.occurred_at >= start, Event.occurred_at < end)
+        .where(Event.kind == "return", Event.occurred_at >= start, Event.occurred_at < end,
+               Event.occurred_at <= metrics.as_of)
         .order_by(Event.occurred_at)).all()
     frame = pd.DataFrame(rows, columns=["at", "ref", "title", "sop_code", "seq", "performer",
                                         "note"])
-    labels = step_labels(session)
-    frame["label"] = [labels.get(code, {}).get(seq, str(seq))
+    catalog = metrics.state.catalog
+    frame["label"] = [catalog[code].labels.get(seq, str(seq)) if code in catalog else str(seq)
                       for code, seq in zip(frame["sop_code"], frame["seq"], strict=True)]
     frame["at"] = [naive_wib(at) for at in frame["at"]]
     return frame
@@ -99,8 +80,7 @@ def period_forms(session: Session, *, period: PeriodChoice, metrics: Metrics) ->
 
 def management_report(session: Session, *, period: PeriodChoice, metrics: Metrics) -> bytes:
     pending_cases = [item.case_pk for item in metrics.pending]
-    return management_workbook(metrics, period=period, returns=returns_in(session, period=period),
-                               step_labels=step_labels(session),
+    return management_workbook(metrics, period=period, returns=returns_in(session, metrics=metrics),
                                titles=case_titles(session, case_ids=pending_cases))
 
 
@@ -118,10 +98,10 @@ def report_city(session: Session) -> str:
 
 
 def report_files(session: Session, *, period: PeriodChoice, now: datetime,
-                 history: Frames | None = None,
+                 history: History | None = None,
                  progress: Progress | None = None) -> list[tuple[str, bytes]]:
     """The period's report as (file name, content), built one after the other so a caller can
-    show progress; `history` is a cached history_frames() when the caller has one."""
+    show progress; `history` is a cached read_history() when the caller has one."""
     def step(label: str, share: float) -> None:
         if progress is not None:
             progress(label, share)

@@ -15,9 +15,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from services.dashboards import PeriodChoice
 from services.formatting import SLA_LABELS, WIB, format_wib
 from services.metrics import Metrics
+from services.periods import PeriodChoice
 from services.reports.forms import CRITERIA, NO, YES, EvaluationForm, MonitoringForm
 
 THIN = Side(style="thin", color="808080")
@@ -149,71 +149,73 @@ def evaluation_workbook(forms: Sequence[EvaluationForm]) -> bytes:
 
 
 def management_workbook(metrics: Metrics, *, period: PeriodChoice, returns: pd.DataFrame,
-                        step_labels: dict[str, dict[int, str]],
                         titles: dict[int, tuple[str, str]]) -> bytes:
-    """Summary, per SOP, per step, pending work and returns for a period."""
+    """Summary, per SOP, per step, pending work and returns for a period; every figure is
+    one of `metrics` as it is (the dashboards read the same)."""
     book, taken = Workbook(), set[str]()
     book.remove(book.active)
     subtitle = f"Periode: {period.label} · keadaan per {format_wib(metrics.as_of)} · waktu kerja"
-    with_target = sum(sop.visits_with_target for sop in metrics.sops)
-    within = sum(sop.within_target for sop in metrics.sops)
-    overdue = sum(item.sla_state == "overdue" for item in metrics.pending)
+    figures = metrics.totals
     summary = _titled(book, "Ringkasan", "Laporan Pemantauan SOP", subtitle, taken)
     _table(summary, top=4, headings=("Ukuran", "Nilai"), widths=(48, 18), rows=[
-        ("Kasus (dimulai, selesai atau berjalan pada periode)",
-         sum(sop.cases_total for sop in metrics.sops)),
-        ("Kasus berjalan", sum(sop.cases_active for sop in metrics.sops)),
-        ("Kasus selesai pada periode", sum(sop.cases_completed for sop in metrics.sops)),
-        ("Kunjungan langkah dengan Mutu Baku", with_target),
-        ("Dalam Mutu Baku", within),
-        ("Kepatuhan Mutu Baku", within / with_target if with_target else None),
-        ("Pengembalian", sum(sop.returns for sop in metrics.sops)),
-        ("Tugas tertunda", len(metrics.pending)),
-        ("Tugas tertunda yang terlambat", overdue),
+        ("Kasus (dimulai, selesai atau berjalan pada periode)", figures.cases_total),
+        ("Kasus berjalan pada waktu acuan", figures.cases_active),
+        ("Kasus selesai pada periode", figures.cases_completed),
+        ("Kunjungan langkah dengan Mutu Baku", figures.visits_with_target),
+        ("Dalam Mutu Baku", figures.within_target),
+        ("Kepatuhan Mutu Baku", figures.compliance_rate),
+        ("Pengembalian", figures.returns),
+        ("Tingkat revisi", figures.revision_rate),
+        ("Tugas tertunda pada waktu acuan", figures.pending),
+        ("Tugas tertunda yang terlambat", figures.overdue),
+        ("Tugas tertunda yang berisiko", figures.at_risk),
     ], formats=(None, "General"))
     summary["B10"].number_format = PERCENT
+    summary["B12"].number_format = PERCENT
 
     per_sop = _titled(book, "Per SOP", "Angka per SOP", subtitle, taken)
     _table(per_sop, top=4,
            headings=("Kode", "SOP", "Kasus", "Berjalan", "Selesai", "Dibatalkan",
                      "Kepatuhan", "Dalam Mutu Baku", "Dengan Mutu Baku", "Pengembalian",
                      "Tingkat revisi", "Waktu tuntas median (menit kerja)",
-                     "Waktu tuntas p90 (menit kerja)"),
-           rows=([sop.code, sop.name, sop.cases_total, sop.cases_active, sop.cases_completed,
-                  sop.cases_cancelled, sop.compliance_rate, sop.within_target,
-                  sop.visits_with_target, sop.returns, sop.revision_rate, sop.lead_time_median,
-                  sop.lead_time_p90] for sop in metrics.sops),
-           widths=(24, 36, 8, 9, 8, 10, 11, 11, 11, 12, 11, 16, 16),
+                     "Waktu tuntas p90 (menit kerja)", "Tugas terlambat"),
+           rows=([sop.code, sop.name, sop.totals.cases_total, sop.totals.cases_active,
+                  sop.totals.cases_completed, sop.totals.cases_cancelled,
+                  sop.totals.compliance_rate, sop.totals.within_target,
+                  sop.totals.visits_with_target, sop.totals.returns, sop.totals.revision_rate,
+                  sop.totals.lead_time_median, sop.totals.lead_time_p90, sop.totals.overdue]
+                 for sop in metrics.sops),
+           widths=(24, 36, 8, 9, 8, 10, 11, 11, 11, 12, 11, 16, 16, 10),
            formats=(None, None, NUMBER, NUMBER, NUMBER, NUMBER, PERCENT, NUMBER, NUMBER, NUMBER,
-                    PERCENT, DECIMAL, DECIMAL))
+                    PERCENT, DECIMAL, DECIMAL, NUMBER))
 
     per_step = _titled(book, "Per Langkah", "Angka per langkah", subtitle, taken)
     _table(per_step, top=4,
            headings=("Kode SOP", "Langkah", "Pelaksana", "Mutu Baku (menit)", "Kunjungan selesai",
-                     "Dengan Mutu Baku", "Dalam Mutu Baku", "Pengembalian", "Median (menit)",
-                     "p90 (menit)", "Rata-rata (menit)", "Kelebihan waktu (menit)",
-                     "Masih berjalan"),
-           rows=([sop.code, step_labels.get(sop.code, {}).get(step.seq, str(step.seq)),
-                  step.role, step.target_minutes, step.visits_ended, step.visits_with_target,
-                  step.within_target, step.returns, step.duration_median, step.duration_p90,
+                     "Dengan Mutu Baku", "Dalam Mutu Baku", "Kepatuhan", "Pengembalian",
+                     "Tingkat pengembalian", "Median (menit)", "p90 (menit)",
+                     "Rata-rata (menit)", "Kelebihan waktu (menit)", "Masih berjalan"),
+           rows=([sop.code, step.label, step.role, step.target_minutes, step.visits_ended,
+                  step.visits_with_target, step.within_target, step.compliance_rate,
+                  step.returns, step.return_rate, step.duration_median, step.duration_p90,
                   step.duration_mean, step.overrun_minutes, step.open_visits]
                  for sop in metrics.sops for step in sop.steps),
-           widths=(24, 9, 16, 11, 11, 11, 11, 12, 11, 11, 11, 13, 10),
-           formats=(None, None, None, NUMBER, NUMBER, NUMBER, NUMBER, NUMBER, DECIMAL, DECIMAL,
-                    DECIMAL, DECIMAL, NUMBER))
+           widths=(24, 9, 16, 11, 11, 11, 11, 11, 12, 12, 11, 11, 11, 13, 10),
+           formats=(None, None, None, NUMBER, NUMBER, NUMBER, NUMBER, PERCENT, NUMBER, PERCENT,
+                    DECIMAL, DECIMAL, DECIMAL, DECIMAL, NUMBER))
 
     pending = _titled(book, "Antrean", "Tugas tertunda per Pelaksana", subtitle, taken)
     _table(pending, top=4,
-           headings=("Pelaksana", "Kasus", "Judul", "Kode SOP", "Langkah", "Tersedia sejak (WIB)",
-                     "Umur (menit kerja)", "Mutu Baku (menit)", "Status", "Unit belum"),
-           rows=([item.role, item.case_id, titles.get(item.case_pk, ("", ""))[0], item.sop_code,
-                  step_labels.get(item.sop_code, {}).get(item.seq, str(item.seq)),
-                  naive_wib(item.available_at), item.age_minutes,
-                  item.target_minutes, SLA_LABELS[item.sla_state],
-                  ", ".join(item.units_outstanding)]
+           headings=("Pelaksana", "Unit", "Kasus", "Judul", "Kode SOP", "Langkah",
+                     "Tersedia sejak (WIB)", "Umur (menit kerja)", "Mutu Baku (menit)",
+                     "Status"),
+           rows=([item.role, item.unit or "", item.case_id,
+                  titles.get(item.case_pk, ("", ""))[1], item.sop_code, item.label,
+                  naive_wib(item.available_at), item.age_minutes, item.target_minutes,
+                  SLA_LABELS[item.sla_state]]
                  for item in sorted(metrics.pending, key=lambda i: (i.role, -i.age_minutes))),
-           widths=(16, 26, 36, 22, 9, 18, 12, 12, 13, 24),
-           formats=(None, None, None, None, None, "dd/mm/yyyy hh:mm", DECIMAL, NUMBER, None,
+           widths=(16, 24, 26, 36, 22, 9, 18, 12, 12, 13),
+           formats=(None, None, None, None, None, None, "dd/mm/yyyy hh:mm", DECIMAL, NUMBER,
                     None))
 
     returned = _titled(book, "Pengembalian", "Pengembalian pada periode", subtitle, taken)

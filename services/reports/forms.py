@@ -16,9 +16,9 @@ from db.models import Sop, SopReview, User
 from services.accounts import Actor
 from services.catalog.definition import SopDef
 from services.catalog.store import CatalogEntry, current_catalog
-from services.dashboards import PeriodChoice
 from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.metrics import Metrics, SopMetrics, StepMetrics
+from services.periods import PeriodChoice
 from services.settings import get_setting
 
 GOOD = "Berjalan dengan baik"
@@ -80,12 +80,13 @@ class StepAssessment:
     action: str
 
 
-def assess_step(step: StepMetrics, *, is_decision: bool, thresholds: Thresholds) -> StepAssessment:
+def assess_step(step: StepMetrics, *, thresholds: Thresholds) -> StepAssessment:
     """The pre-filled Tabel 7 row: a step runs well when the share of its visits within the
     Mutu Baku reaches the minimum and (at a decision step) the share of returns stays at or under
     the maximum. A step without a measurable target is judged on its returns alone."""
-    compliance = step.within_target / step.visits_with_target if step.visits_with_target else None
-    return_rate = step.returns / step.visits_ended if is_decision and step.visits_ended else None
+    is_decision = step.is_decision
+    compliance = step.compliance_rate
+    return_rate = step.return_rate if is_decision else None
     late = compliance is not None and compliance < thresholds.min_compliance
     returned = return_rate is not None and return_rate > thresholds.max_return_rate
     facts = []
@@ -94,8 +95,8 @@ def assess_step(step: StepMetrics, *, is_decision: bool, thresholds: Thresholds)
                      "Mutu Baku")
     elif step.visits_ended:
         facts.append(f"{step.visits_ended} kunjungan selesai (tanpa Mutu Baku terukur)")
-    if is_decision and step.visits_ended:
-        facts.append(f"{step.returns} pengembalian dari {step.visits_ended} keputusan")
+    if is_decision and step.decisions:
+        facts.append(f"{step.returns} pengembalian dari {step.decisions} keputusan")
     if step.open_visits:
         facts.append(f"{step.open_visits} masih berjalan")
     if not step.visits_ended:
@@ -180,10 +181,10 @@ def monitoring_form(session: Session, *, entry: CatalogEntry, period: PeriodChoi
     saved = _latest(session, kind="monitoring", code=entry.sop.code, period=period)
     edited = {row["seq"]: row for row in saved[0]["rows"]} if saved else {}
     rows = []
+    labels = entry.sop.labels()
     for step in entry.sop.steps:
-        measured = assess_step(figures[step.seq], is_decision=step.decision is not None,
-                               thresholds=thresholds)
-        row = MonitoringRow(seq=step.seq, number=step.label or str(step.seq),
+        measured = assess_step(figures[step.seq], thresholds=thresholds)
+        row = MonitoringRow(seq=step.seq, number=labels[step.seq],
                             procedure=step.activity, role=step.role or "",
                             measured=measured, assessment=measured.assessment,
                             note=measured.note, action=measured.action)
@@ -229,9 +230,10 @@ def save_monitoring(session: Session, *, actor: Actor, code: str, period: Period
     entry = _entry(session, code)
     by_seq = {int(row["seq"]): row for row in rows}
     stored = []
+    labels = entry.sop.labels()
     for step in entry.sop.steps:
         row = by_seq.get(step.seq)
-        number = step.label or str(step.seq)
+        number = labels[step.seq]
         if row is None or row.get("assessment") not in ASSESSMENTS:
             raise InvalidInput(f"Langkah {number}: pilih penilaian \"{GOOD}\" atau "
                                f"\"{NOT_GOOD}\".")

@@ -24,20 +24,25 @@ def test_metrics_json_has_the_documented_shape(demo_url: str) -> None:
     result = manage("metrics", "--json", "--as-of", AS_OF, database_url=demo_url)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert set(document) == {"as_of", "sops", "pending"}
+    assert set(document) == {"as_of", "totals", "sops", "pending"}
     assert document["as_of"] == AS_OF
+    figures = {"cases", "compliance_rate", "returns", "return_rate", "revision_rate",
+               "lead_time_minutes", "pending"}
+    assert set(document["totals"]) == figures
     sop = document["sops"][0]
-    assert set(sop) == {"code", "cases", "compliance_rate", "returns", "revision_rate",
-                        "lead_time_minutes", "steps"}
+    assert set(sop) == {"code", "steps", *figures}
     assert set(sop["cases"]) == {"total", "active", "completed", "cancelled"}
     assert set(sop["lead_time_minutes"]) == {"median", "p90"}
-    assert set(sop["steps"][0]) == {"seq", "role", "target_minutes", "visits_ended",
+    assert set(sop["pending"]) == {"total", "overdue", "at_risk"}
+    assert set(sop["steps"][0]) == {"seq", "label", "role", "target_minutes", "visits_ended",
                                     "duration_minutes", "within_target", "returns",
                                     "overrun_minutes", "open_visits"}
     assert set(sop["steps"][0]["duration_minutes"]) == {"median", "p90", "mean"}
     assert all(0 <= s["compliance_rate"] <= 1 for s in document["sops"])
-    assert set(document["pending"][0]) == {"case_id", "sop_code", "seq", "role", "available_at",
-                                           "age_minutes", "target_minutes", "sla_state"}
+    assert set(document["pending"][0]) == {"case_id", "sop_code", "seq", "label", "role", "unit",
+                                           "available_at", "age_minutes", "target_minutes",
+                                           "sla_state"}
+    assert document["totals"]["pending"]["total"] == len(document["pending"])
 
 
 def test_exported_csv_reimports_through_the_cli_to_the_same_metrics(demo_url: str,
@@ -74,10 +79,27 @@ def test_bad_import_names_the_line_and_changes_nothing(demo_url: str, tmp_path: 
     assert manage("metrics", "--json", "--as-of", AS_OF, database_url=demo_url).stdout == before
 
 
-def test_as_of_before_the_last_event_is_refused(demo_url: str) -> None:
-    result = manage("metrics", "--json", "--as-of", "2020-01-01T00:00:00+07:00",
-                    database_url=demo_url)
-    assert result.returncode == 2 and "lebih awal dari kejadian terakhir" in result.stderr
+def test_a_closed_period_stands_at_its_end(demo_url: str) -> None:
+    """--period of a closed semester: as of its end, pending at that instant, and the same
+    figures as --as-of that end with the period."""
+    result = manage("metrics", "--json", "--period", "2026-S1", database_url=demo_url)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["as_of"] == "2026-07-01T00:00:00+07:00"
+    assert document["period"] == {"text": "2026-S1", "label": "Semester I 2026",
+                                  "start": "2026-01-01T00:00:00+07:00",
+                                  "end": "2026-07-01T00:00:00+07:00"}
+    assert all(item["available_at"] < document["as_of"] for item in document["pending"])
+    explicit = json.loads(manage("metrics", "--json", "--period", "2026-S1", "--as-of",
+                                 "2026-07-01T00:00:00+07:00", database_url=demo_url).stdout)
+    assert explicit == document
+    now = json.loads(manage("metrics", "--json", "--as-of", AS_OF, database_url=demo_url).stdout)
+    assert now["totals"] != document["totals"]
+
+
+def test_an_unreadable_period_is_refused(demo_url: str) -> None:
+    result = manage("metrics", "--json", "--period", "2026-S3", database_url=demo_url)
+    assert result.returncode == 2 and "periode tidak dikenali" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -9,71 +9,81 @@ import pytest
 from db.engine import read_session, write_session
 from services import dashboards
 from services.accounts import SYSTEM
-from services.calendar import WorkingCalendar, load_calendar_settings
 from services.calendar_admin import add_holiday
 from services.metrics import (
+    Snapshot,
     compute_metrics,
     data_version,
-    history_frames,
-    open_unit_names,
-    with_open_visits,
+    read_history,
+    snapshot,
 )
+from services.periods import parse_period
 from services.workflow.replay import replay
 from tests.db.test_metrics import AS_OF, _log
 from tests.db.test_workflow_engine import act, start
 from tests.organisation import NOW, Organisation, wib
 
-FEBRUARY = dashboards.parse_period("2025-02", today=date(2025, 2, 6))
+FEBRUARY = parse_period("2025-02", today=date(2025, 2, 6))
 
 
 @pytest.fixture
-def frames(org: Organisation):  # type: ignore[no-untyped-def]
+def hand_history(org: Organisation):  # type: ignore[no-untyped-def]
     with write_session(org.engine) as session:
         replay(session, events=_log(), actor=SYSTEM, now=NOW)
     with read_session(org.engine) as session:
-        calendar = WorkingCalendar(load_calendar_settings(session))
-        built = with_open_visits(session, history_frames(session, calendar=calendar),
-                                 as_of=AS_OF, calendar=calendar)
-    return built, calendar
+        return read_history(session)
 
 
-def test_tiles_agree_with_the_metrics_service(org: Organisation, frames) -> None:  # type: ignore[no-untyped-def]
-    built, calendar = frames
-    tiles = {t.label: t for t in dashboards.tiles(built, period=FEBRUARY, as_of=AS_OF,
-                                                  calendar=calendar)}
+@pytest.fixture
+def frames(hand_history) -> Snapshot:  # type: ignore[no-untyped-def]
+    """The state at AS_OF (Thu 6 Feb 08:17)."""
+    return snapshot(hand_history, as_of=AS_OF)
+
+
+def test_tiles_agree_with_the_metrics_service(org: Organisation, hand_history,  # type: ignore[no-untyped-def]
+                                              frames: Snapshot) -> None:
+    january_end = FEBRUARY.previous().bounds()[1]
+    tiles = {t.key: t for t in dashboards.tiles(frames, snapshot(hand_history, as_of=january_end),
+                                                period=FEBRUARY)}
     with read_session(org.engine) as session:
         metrics = compute_metrics(session, as_of=AS_OF, period=FEBRUARY.bounds())
-    ekinerja = next(s for s in metrics.sops if s.code == "e-kinerja")
-    assert tiles["Kepatuhan Mutu Baku"].value == pytest.approx(ekinerja.compliance_rate, abs=1e-4)
-    assert tiles["Kepatuhan Mutu Baku"].value == pytest.approx(7 / 11)
-    assert tiles["Kasus berjalan"].value == 2 and tiles["Kasus berjalan"].previous == 0
-    assert tiles["Selesai dalam periode"].value == 1
-    assert tiles["Tingkat revisi"].value == 1.0
-    assert tiles["Langkah terlambat"].value == 1  # D's step 2 (B's is at risk)
-    assert tiles["Kepatuhan Mutu Baku"].previous is None  # nothing ended in January
+        before = compute_metrics(session, as_of=january_end,
+                                 period=FEBRUARY.previous().bounds())
+    for key, figure in (("berjalan", "cases_active"), ("selesai", "cases_completed"),
+                        ("kepatuhan", "compliance_rate"), ("revisi", "revision_rate"),
+                        ("terlambat", "overdue")):
+        assert tiles[key].value == getattr(metrics.totals, figure)
+        assert tiles[key].previous == getattr(before.totals, figure)
+    assert tiles["kepatuhan"].value == pytest.approx(7 / 11, abs=1e-4)
+    assert tiles["berjalan"].value == 2 and tiles["berjalan"].previous == 0
+    assert tiles["selesai"].value == 1
+    assert tiles["revisi"].value == 1.0
+    assert tiles["terlambat"].value == 1  # D's step 2 (B's is at risk)
+    assert tiles["kepatuhan"].previous is None  # nothing ended in January
 
 
-def test_overdue_at_an_earlier_instant(frames) -> None:  # type: ignore[no-untyped-def]
-    built, calendar = frames
+def test_overdue_at_an_earlier_instant(hand_history) -> None:  # type: ignore[no-untyped-def]
+    def overdue(at):  # type: ignore[no-untyped-def]
+        items = snapshot(hand_history, as_of=at).items
+        return int((items["sla_state"] == "overdue").sum())
+
     # Thu 6 Feb 08:00: D's step 2 has been open since 07:45, 15 of its 15 minutes: at risk.
-    assert dashboards.overdue_at(built.visits, wib(2025, 2, 6, 8, 0), calendar) == 0
-    assert dashboards.overdue_at(built.visits, wib(2025, 2, 6, 8, 1), calendar) == 1
+    assert overdue(wib(2025, 2, 6, 8, 0)) == 0
+    assert overdue(wib(2025, 2, 6, 8, 1)) == 1
     # Mon 3 Feb 08:30: A's step 2 (since 08:10, target 15) is 20 minutes old: overdue.
-    assert dashboards.overdue_at(built.visits, wib(2025, 2, 3, 8, 30), calendar) == 1
+    assert overdue(wib(2025, 2, 3, 8, 30)) == 1
 
 
-def test_compliance_by_sop_ranks_the_weakest_first(frames) -> None:  # type: ignore[no-untyped-def]
-    built, _ = frames
-    table = dashboards.compliance_by_sop(built, period=FEBRUARY)
+def test_compliance_by_sop_ranks_the_weakest_first(frames: Snapshot) -> None:
+    table = dashboards.compliance_by_sop(frames, period=FEBRUARY)
     assert table.iloc[0]["code"] == "e-kinerja"
     row = table.iloc[0]
     assert (row["within"], row["with_target"], row["returns"], row["overdue"]) == (7, 11, 1, 1)
     assert table["compliance"].iloc[1:].isna().all()
 
 
-def test_process_as_it_ran_has_the_return_loop(frames) -> None:  # type: ignore[no-untyped-def]
-    built, _ = frames
-    nodes, arrows = dashboards.transitions(built, code="e-kinerja", period=FEBRUARY)
+def test_process_as_it_ran_has_the_return_loop(frames: Snapshot) -> None:
+    nodes, arrows = dashboards.transitions(frames, code="e-kinerja", period=FEBRUARY)
     edges = {(int(r.source), int(r.target)): int(r.count) for r in arrows.itertuples()}
     assert edges[(0, 1)] == 4  # four cases started
     assert edges[(5, 4)] == 1  # the return, drawn back
@@ -83,17 +93,14 @@ def test_process_as_it_ran_has_the_return_loop(frames) -> None:  # type: ignore[
     assert counts[4] == 2 and counts[1] == 3
 
 
-def test_lead_time_against_the_plan_without_returns(frames) -> None:  # type: ignore[no-untyped-def]
-    built, _ = frames
-    done = dashboards.completed_cases(built, code="e-kinerja", period=FEBRUARY)
+def test_lead_time_against_the_plan_without_returns(frames: Snapshot) -> None:
+    done = dashboards.completed_cases(frames, code="e-kinerja", period=FEBRUARY)
     (row,) = done.itertuples()
     assert (row.lead_time, row.planned, row.returns) == (990.0, 10 + 15 + 45 + 1350 + 60 + 240 + 30, 1)
 
 
-def test_backlog_per_pelaksana(org: Organisation, frames) -> None:  # type: ignore[no-untyped-def]
-    built, _ = frames
-    with read_session(org.engine) as session:
-        queue = dashboards.backlog(built, unit_names={}, outstanding=open_unit_names(session))
+def test_backlog_per_pelaksana(frames: Snapshot) -> None:
+    queue = dashboards.backlog(frames, unit_names={})
     (row,) = queue.itertuples()
     assert (row.role, row.overdue, row.at_risk, row.total) == ("Sekretaris", 1, 1, 2)
 

@@ -83,7 +83,7 @@ def test_every_figure_of_the_hand_made_log(hand_log: Organisation) -> None:
     assert ekinerja["lead_time_minutes"] == {"median": 990.0, "p90": 990.0}
     steps = {step["seq"]: step for step in ekinerja["steps"]}
     assert steps[1] == {
-        "seq": 1, "role": "Kadis", "target_minutes": 10, "visits_ended": 3,
+        "seq": 1, "label": "1", "role": "Kadis", "target_minutes": 10, "visits_ended": 3,
         "duration_minutes": {"median": 10.0, "p90": 14.0, "mean": 10.0},
         "within_target": 2, "returns": 0, "overrun_minutes": 5.0, "open_visits": 0}
     assert steps[2]["visits_ended"] == 1 and steps[2]["open_visits"] == 2
@@ -97,10 +97,12 @@ def test_every_figure_of_the_hand_made_log(hand_log: Organisation) -> None:
     assert (steps[6]["duration_minutes"]["median"], steps[6]["within_target"]) == (150.0, 1)
     assert (steps[7]["duration_minutes"]["median"], steps[7]["overrun_minutes"]) == (60.0, 30.0)
     assert document["pending"] == [
-        {"case_id": "D", "sop_code": "e-kinerja", "seq": 2, "role": "Sekretaris",
+        {"case_id": "D", "sop_code": "e-kinerja", "seq": 2, "label": "2", "role": "Sekretaris",
+         "unit": None,
          "available_at": "2025-02-06T07:45:00+07:00", "age_minutes": 32.0,
          "target_minutes": 15.0, "sla_state": "overdue"},
-        {"case_id": "B", "sop_code": "e-kinerja", "seq": 2, "role": "Sekretaris",
+        {"case_id": "B", "sop_code": "e-kinerja", "seq": 2, "label": "2", "role": "Sekretaris",
+         "unit": None,
          "available_at": "2025-02-06T08:05:00+07:00", "age_minutes": 12.0,
          "target_minutes": 15.0, "sla_state": "at_risk"},
     ]
@@ -116,10 +118,11 @@ def test_period_selects_visits_by_end_time(hand_log: Organisation) -> None:
     with read_session(hand_log.engine) as session:
         metrics = compute_metrics(session, as_of=AS_OF,
                                   period=(wib(2025, 2, 3), wib(2025, 2, 4)))
-    ekinerja = next(sop for sop in metrics.sops if sop.code == "e-kinerja")
+    ekinerja = next(sop for sop in metrics.sops if sop.code == "e-kinerja").totals
     assert (ekinerja.visits_with_target, ekinerja.within_target) == (3, 1)
     assert ekinerja.cases_completed == 0 and ekinerja.revision_rate is None
-    assert [s.open_visits for s in ekinerja.steps][:2] == [0, 2]  # open ones always count
+    steps = next(sop for sop in metrics.sops if sop.code == "e-kinerja").steps
+    assert [s.open_visits for s in steps][:2] == [0, 2]  # open at the as-of
 
 
 def test_scheduled_step_is_measured_against_its_due_date(org: Organisation) -> None:
@@ -141,14 +144,32 @@ def test_scheduled_step_is_measured_against_its_due_date(org: Organisation) -> N
     step5 = next(s for s in metrics.sops if s.code == "monev-kinerja-periodik").steps[4]
     assert (step5.target_minutes, step5.duration_median, step5.within_target,
             step5.overrun_minutes) == (None, 270.0, 0, 60.0)
-    visit = metrics.visits[metrics.visits["seq"] == 5].iloc[0]
+    visit = metrics.state.ended[metrics.state.ended["seq"] == 5].iloc[0]
     assert visit["target"] == 210.0
 
 
-def test_as_of_may_not_precede_the_last_event(hand_log: Organisation) -> None:
+def test_past_as_of_shows_the_state_then(hand_log: Organisation) -> None:
+    """Tue 4 Feb 12:00: A is at step 4 again (returned at 11:00, 60 minutes old against
+    1350: on time); C was cancelled on Monday; nothing of Thursday exists yet."""
+    with read_session(hand_log.engine) as session:
+        metrics = compute_metrics(session, as_of=wib(2025, 2, 4, 12, 0))
+    ekinerja = next(sop for sop in metrics.sops if sop.code == "e-kinerja")
+    figures = ekinerja.totals
+    assert (figures.cases_total, figures.cases_active, figures.cases_completed,
+            figures.cases_cancelled) == (2, 1, 0, 1)
+    assert [(item.case_id, item.seq, item.age_minutes, item.sla_state)
+            for item in metrics.pending] == [("A", 4, 60.0, "on_time")]
+    # Ended by then: A's 1, 2, 3, 4 and the return at 5.
+    assert ekinerja.totals.visits_ended == 5 and ekinerja.totals.returns == 1
+    assert ekinerja.totals.revision_rate is None  # nothing completed yet
+
+
+def test_as_of_needs_a_time_zone(hand_log: Organisation) -> None:
+    from datetime import datetime
+
     from services.errors import InvalidInput
 
     with read_session(hand_log.engine) as session:
-        with pytest.raises(InvalidInput, match="lebih awal dari kejadian terakhir"):
-            resolve_as_of(session, wib(2025, 2, 6, 8, 0))
+        with pytest.raises(InvalidInput, match="zona waktu"):
+            resolve_as_of(session, datetime(2025, 2, 6, 8, 0))
         assert resolve_as_of(session, None) >= wib(2025, 2, 6, 8, 5)

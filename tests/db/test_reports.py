@@ -17,9 +17,10 @@ from db.engine import read_session, write_session
 from db.models import Event, SopReview
 from services.accounts import SYSTEM, delete_user
 from services.catalog.store import current_catalog
-from services.dashboards import read_period
 from services.errors import InvalidInput, PermissionDenied
-from services.reports.digest import period_forms, period_metrics, report_files
+from services.metrics import period_metrics
+from services.periods import read_period
+from services.reports.digest import period_forms, report_files
 from services.reports.forms import (
     CRITERIA,
     GOOD,
@@ -236,7 +237,7 @@ def test_the_management_workbook_holds_the_metrics(hand_log: Organisation) -> No
         assert str(sheet["A2"].value).startswith("Periode: Februari 2025")
     ekinerja = next(sop for sop in metrics.sops if sop.code == "e-kinerja")
     per_sop = {row["Kode"]: row for row in _sheet_rows(book["Per SOP"])}
-    assert per_sop["e-kinerja"]["Kepatuhan"] == pytest.approx(ekinerja.compliance_rate)
+    assert per_sop["e-kinerja"]["Kepatuhan"] == pytest.approx(ekinerja.totals.compliance_rate)
     assert per_sop["e-kinerja"]["Kepatuhan"] == pytest.approx(7 / 11, abs=1e-4)
     assert (per_sop["e-kinerja"]["Pengembalian"], per_sop["e-kinerja"]["Kasus"]) == (1, 4)
     steps = [row for row in _sheet_rows(book["Per Langkah"]) if row["Kode SOP"] == "e-kinerja"]
@@ -244,7 +245,7 @@ def test_the_management_workbook_holds_the_metrics(hand_log: Organisation) -> No
         == [(s.visits_ended, s.within_target, s.open_visits) for s in ekinerja.steps]
     assert steps[0]["Dalam Mutu Baku"] == 2 and steps[4]["Pengembalian"] == 1
     summary = {row["Ukuran"]: row["Nilai"] for row in _sheet_rows(book["Ringkasan"])}
-    assert summary["Tugas tertunda"] == len(metrics.pending) == 2
+    assert summary["Tugas tertunda pada waktu acuan"] == len(metrics.pending) == 2
     returns = _sheet_rows(book["Pengembalian"])
     assert [(r["Kasus"], r["Alasan"]) for r in returns] == [("A",
                                                              "Data Bidang Arsip belum lengkap")]

@@ -31,7 +31,7 @@ def test_choosing_another_sop_updates_page_and_link(signed_in) -> None:
     app.selectbox[0].select("monev-kinerja-periodik").run()
     assert app.query_params["sop"] == "monev-kinerja-periodik"
     steps = app.dataframe[0].value
-    assert list(steps["No."]) == ["1", "2", "3", "4", "6", "8", "9", "–", "10", "12"]
+    assert list(steps["No."]) == ["1", "2", "3", "4", "6", "8", "9", "9a", "10", "12"]
     assert "10 langkah" in app.caption[-1].value or any(
         "10 langkah" in c.value for c in app.main.caption)
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from db.engine import make_engine, read_session
 from db.models import SopReview
 from services.catalog.store import current_catalog
-from services.dashboards import read_period
-from services.reports.digest import period_metrics
+from services.metrics import period_metrics
+from services.periods import read_period
 from services.reports.forms import monitoring_form
 from tests.organisation import wib
 from tests.pages.conftest import run_ok

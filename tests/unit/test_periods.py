@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from services.dashboards import parse_period
+from services.periods import parse_period
 
 TODAY = date(2026, 11, 24)
 

@@ -23,7 +23,7 @@ def test_official_tables_of_an_sop() -> None:
     sop = read_sop_file(CATALOG_DIR / "monev-kinerja-periodik.yaml")
     steps = steps_table(sop)
     assert tuple(steps.columns) == STEP_COLUMNS
-    assert list(steps["No."]) == ["1", "2", "3", "4", "6", "8", "9", "–", "10", "12"]
+    assert list(steps["No."]) == ["1", "2", "3", "4", "6", "8", "9", "9a", "10", "12"]
     assert steps.loc[4, "Target (waktu kerja)"] == "sesuai jadwal kasus"
     identity = dict(identity_table(sop).values)
     assert identity["Nama SOP"] == "Monitoring Evaluasi Kinerja Secara Periodik"

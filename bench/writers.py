@@ -25,6 +25,7 @@ from services.accounts import load_actor
 from services.clock import utcnow
 from services.errors import ServiceError
 from services.workflow import engine as wf
+from services.workflow.model import Performer
 
 SOP = "e-kinerja"
 START_SHARE = 0.1  # of actions that start a case; the rest record a step
@@ -91,8 +92,10 @@ def run_writers(engine: Engine, *, username: str, writers: int = 20, actions: in
         visit_id, seq, _version = seen
         began = time.perf_counter()
         with write_session(engine) as session:
+            # A recorder writing up the Buku Agenda: the performer is the step's role.
             wf.record_step(session, actor=actor, case_id=case_id, visit_id=visit_id, seq=seq,
-                           kind="approve" if seq in decisions else "complete", at=utcnow())
+                           kind="approve" if seq in decisions else "complete", at=utcnow(),
+                           performer=Performer.UNKNOWN)
         elapsed = time.perf_counter() - began
         with lock:
             run.recorded += 1

@@ -6,11 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from db.engine import read_session, write_session
-from services.cases import list_cases, step_form
+from services.cases import list_cases, recorded_message, step_form
 from services.clock import utcnow
 from services.errors import NotFound, ServiceError
 from services.formatting import format_minutes, format_wib
 from services.workflow.engine import record_step
+from services.workflow.model import Performer
 from ui.format import forget_default_time, wib_datetime_input
 from ui.routing import require_app
 from ui.runtime import engine
@@ -60,7 +61,7 @@ st.page_link("pages/kasus.py", label="Riwayat kasus", icon=":material/history:",
              query_params={"kasus": requested})
 
 with st.container(border=True):
-    st.markdown(f"#### Langkah {markdown_escape(form.label or '–')}: "
+    st.markdown(f"#### Langkah {markdown_escape(form.label)}: "
                 f"{markdown_escape(form.activity)}")
     target = {"minutes": lambda: format_minutes(form.target.minutes),
               "schedule": lambda: "sesuai jadwal kasus", "none": lambda: "tanpa target"}
@@ -82,6 +83,10 @@ if seen_visit != form.visit_id:
     st.info("Langkah yang tadi Anda buka sudah dicatat oleh pengguna lain; berikut keadaan "
             "terbaru kasus ini.")
 
+if form.multi_unit and not form.units_for_user and not form.may_record_for_others:
+    st.info("Unit Anda sudah menyerahkan langkah ini; langkah selesai setelah semua unit "
+            "menyerahkan.")
+    st.stop()
 if not (form.acts_as_self or form.may_record_for_others):
     st.warning(f"Langkah ini dilaksanakan oleh {form.role}. Anda tidak memegang peran itu dan "
                "tidak berwenang mencatat atas nama peran lain.")
@@ -89,12 +94,12 @@ if not (form.acts_as_self or form.may_record_for_others):
 
 actions: dict[str, str] = {}
 if form.approve_seq is not None:
-    actions["approve"] = f"Setujui (Y): lanjut ke langkah {form.approve_seq} ({form.approve_role})"
-    actions["return"] = (f"Kembalikan (T): kembali ke langkah {form.return_seq} "
+    actions["approve"] = f"Setujui (Y): lanjut ke langkah {form.approve_label} ({form.approve_role})"
+    actions["return"] = (f"Kembalikan (T): kembali ke langkah {form.return_label} "
                          f"({form.return_role}) untuk diperbaiki")
 else:
     actions["complete"] = "Selesai" + (
-        f": lanjut ke langkah {form.seq + 1}" if form.seq < case.steps_total else
+        f": lanjut ke langkah {form.next_label}" if form.next_label else
         ": kasus selesai")
 if form.begun_at is None:
     actions["begin"] = "Mulai dikerjakan (langkah belum selesai)"
@@ -103,9 +108,9 @@ with st.form(f"catat-{case.id}"):
     kind = st.radio("Yang dicatat", list(actions), format_func=actions.get)
     unit_code = None
     if form.multi_unit:
-        units = dict(form.units_outstanding)
+        units = dict(form.units_for_user)
         unit_code = st.selectbox("Unit yang menyerahkan", list(units), format_func=units.get)
-    on_behalf = None
+    performer: Performer | str = Performer.RECORDER
     if form.may_record_for_others:
         people = dict(form.performers)
         # Nobody is picked for the user: a wrong name would be recorded as the performer.
@@ -116,9 +121,7 @@ with st.form(f"catat-{case.id}"):
             format_func=lambda name: people.get(name, name),
             help="Pencatat boleh mencatat atas nama pelaksana (mis. dari Buku Agenda atau "
                  "Nota Dinas); keduanya tercatat.")
-        on_behalf = None if chosen == MYSELF else chosen
-        if chosen == NOBODY:
-            on_behalf = ""
+        performer = {MYSELF: Performer.RECORDER, NOBODY: Performer.UNKNOWN}.get(chosen, chosen)
     at = wib_datetime_input("Waktu kejadian", key=f"waktu-{case.id}")
     checked = [item for index, item in enumerate(form.kelengkapan)
                if st.checkbox(f"Kelengkapan: {item}", key=f"kel-{form.visit_id}-{index}")]
@@ -135,19 +138,13 @@ if submitted:
             recorded = record_step(
                 session, actor=actor, case_id=case.id, kind=kind, seq=form.seq,
                 at=at.instant(not_before=case.last_event_at),
-                visit_id=seen_visit, unit_code=unit_code,
-                on_behalf_of=on_behalf if on_behalf else None, note=note or None,
+                visit_id=seen_visit, unit_code=unit_code, performer=performer, note=note or None,
                 details=details or None, now=utcnow())
     except ServiceError as error:
         st.error(str(error))  # the form keeps what was typed
         st.session_state[seen_key] = form.visit_id
     else:
-        done = {"begin": "mulai dikerjakan", "complete": "selesai", "approve": "disetujui",
-                "return": "dikembalikan"}[kind]
-        following = ("Kasus selesai." if recorded.status == "completed" else
-                     f"Berikutnya: langkah {recorded.next_seq} oleh {recorded.next_role}.")
         st.session_state.pop(seen_key, None)
         forget_default_time(f"waktu-{case.id}")
-        flash(f"Tercatat: langkah {form.label or form.seq} {done} pada "
-              f"{format_wib(recorded.at)}. {following}")
+        flash(recorded_message(recorded))
         st.rerun()

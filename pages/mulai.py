@@ -62,5 +62,5 @@ if submitted:
     else:
         forget_default_time(f"mulai-{code}")
         flash(f"Kasus '{title.strip()}' ({started.case_ref}) dimulai. Berikutnya: langkah "
-              f"{started.next_seq} oleh {started.next_role}.")
+              f"{started.next_label}, dipegang {started.next_role}.")
         st.switch_page("pages/catat.py", query_params={"kasus": str(started.case_id)})

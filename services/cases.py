@@ -15,7 +15,9 @@ from db.models import Case, Event, Role, Sop, SopVersion, Step, Unit, User, Visi
 from services.accounts import Actor
 from services.catalog.waktu import Target
 from services.errors import NotFound
+from services.formatting import format_wib
 from services.metrics import read_history, resolve_as_of, snapshot
+from services.workflow.engine import Recorded
 
 STATUS_LABELS = {"active": "Berjalan", "completed": "Selesai", "cancelled": "Dibatalkan"}
 EVENT_LABELS = {
@@ -179,7 +181,7 @@ class StepForm:
     case: CaseHeader
     visit_id: int
     seq: int
-    label: str | None
+    label: str
     activity: str
     role: str
     kelengkapan: tuple[str, ...]
@@ -187,11 +189,17 @@ class StepForm:
     target: Target
     output: str
     approve_seq: int | None
+    approve_label: str | None
     approve_role: str | None
     return_seq: int | None
+    return_label: str | None
     return_role: str | None
+    next_label: str | None  # the step after this one (None: this is the last)
     multi_unit: bool
     units_outstanding: tuple[tuple[str, str], ...]  # (code, name)
+    # The outstanding units this user may submit for: a recorder any (their own first), a
+    # Bidang user only their own.
+    units_for_user: tuple[tuple[str, str], ...]
     begun_at: datetime | None
     acts_as_self: bool  # the user holds the role
     may_record_for_others: bool
@@ -208,26 +216,35 @@ def step_form(session: Session, *, actor: Actor, case_id: int) -> StepForm | Non
     if row is None:
         return None
     visit, step, role = row
-    roles_by_seq = dict(session.execute(
-        select(Step.seq, Role.name).join(Role, Step.role_id == Role.id)
-        .where(Step.sop_version_id == step.sop_version_id)).all())
-    outstanding = tuple((code, name) for code, name in session.execute(
-        select(Unit.code, Unit.name).join(VisitUnit, VisitUnit.unit_id == Unit.id)
+    steps = {seq: (label, role) for seq, label, role in session.execute(
+        select(Step.seq, Step.label, Role.name).join(Role, Step.role_id == Role.id)
+        .where(Step.sop_version_id == step.sop_version_id))}
+    rows = session.execute(
+        select(Unit.id, Unit.code, Unit.name).join(VisitUnit, VisitUnit.unit_id == Unit.id)
         .where(VisitUnit.visit_id == visit.id, VisitUnit.submitted_at.is_(None))
-        .order_by(Unit.name)))
+        .order_by(Unit.name)).all()
+    outstanding = tuple((code, name) for _, code, name in rows)
+    own = tuple((code, name) for unit_id, code, name in rows if unit_id == actor.unit_id)
+    for_user = (own + tuple(unit for unit in outstanding if unit not in own)
+                if actor.may_record_for_others else own)
     performers = tuple((username, name) for username, name in session.execute(
         select(User.username, User.full_name).join(User.roles)
         .where(Role.name == role, User.is_active.is_(True)).order_by(User.full_name)))
     return StepForm(
-        case=header, visit_id=visit.id, seq=step.seq, label=step.label, activity=step.activity,
+        case=header, visit_id=visit.id, seq=step.seq, label=step.label or str(step.seq),
+        activity=step.activity,
         role=role,
         kelengkapan=tuple(item.strip() for item in step.kelengkapan.split(",") if item.strip()),
         waktu=step.waktu, target=Target(step.target_kind, step.target_minutes),  # type: ignore[arg-type]
         output=step.output, approve_seq=step.approve_seq,
-        approve_role=roles_by_seq.get(step.approve_seq) if step.approve_seq else None,
+        approve_label=steps[step.approve_seq][0] if step.approve_seq else None,
+        approve_role=steps[step.approve_seq][1] if step.approve_seq else None,
         return_seq=step.return_seq,
-        return_role=roles_by_seq.get(step.return_seq) if step.return_seq else None,
-        multi_unit=step.multi_unit, units_outstanding=outstanding, begun_at=visit.begun_at,
+        return_label=steps[step.return_seq][0] if step.return_seq else None,
+        return_role=steps[step.return_seq][1] if step.return_seq else None,
+        next_label=steps[step.seq + 1][0] if step.seq + 1 in steps else None,
+        multi_unit=step.multi_unit, units_outstanding=outstanding, units_for_user=for_user,
+        begun_at=visit.begun_at,
         acts_as_self=actor.holds(role), may_record_for_others=actor.may_record_for_others,
         performers=performers,
     )
@@ -273,3 +290,29 @@ def step_labels(session: Session) -> dict[str, dict[int, str]]:
     return {entry.sop.code: {step.seq: f"{entry.sop.label(step.seq)}. {step.activity}"
                              for step in entry.sop.steps}
             for entry in current_catalog(session)}
+
+
+DONE = {"begin": "mulai dikerjakan", "complete": "selesai", "approve": "disetujui",
+        "return": "dikembalikan", "start": "dimulai", "cancel": "dibatalkan"}
+
+
+def recorded_message(recorded: Recorded) -> str:
+    """The one confirmation after a recording: the step just done and what comes next (the
+    units still missing while a multi-unit step waits for them)."""
+    when = format_wib(recorded.at)
+    if recorded.units_left:
+        return (f"Tercatat: {recorded.unit} menyerahkan langkah {recorded.label} pada {when}. "
+                f"Langkah ini menunggu {len(recorded.units_left)} unit lagi: "
+                f"{', '.join(recorded.units_left)}.")
+    done = f"langkah {recorded.label} {DONE[recorded.kind]}" if recorded.label else \
+        f"kasus {DONE[recorded.kind]}"
+    if recorded.unit:
+        done = f"{recorded.unit} menyerahkan langkah {recorded.label}, unit terakhir; langkah " \
+               f"{recorded.label} selesai"
+    if recorded.status == "completed":
+        following = "Kasus selesai."
+    elif recorded.status == "cancelled":
+        following = "Kasus tidak berjalan lagi."
+    else:
+        following = f"Berikutnya: langkah {recorded.next_label}, dipegang {recorded.next_role}."
+    return f"Tercatat: {done} pada {when}. {following}"

@@ -1,8 +1,8 @@
 """The workflow engine against the database: one action, one transaction.
 
-Every action takes the acting user and checks the permission here (hiding a button is not
-security). Recording on behalf of a role needs the recorder permission and stores both the
-performer (role, and user when known) and the recorder.
+Every action takes the acting user; the rules (who may start, perform, record on behalf,
+submit for a unit, cancel; titles, notes, times) are those of services.workflow.model, and the
+engine stores the facts it returns, performer and recorder included.
 
 Concurrency: the case row is locked (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite write
 sessions hold the database lock from BEGIN) and the case's `last_event_no` is advanced with a
@@ -36,16 +36,19 @@ from db.models import (
     Visit,
     VisitUnit,
 )
-from services.accounts import Actor
+from services.accounts import Actor, actor_from_user
 from services.clock import utcnow
 from services.errors import ConcurrentAction, InvalidInput, NotFound, PermissionDenied
 from services.organisation import multi_unit_ids
 from services.workflow.model import (
     CaseEnded,
+    CaseStarted,
     CaseState,
     EventFact,
     Fact,
     OpenVisit,
+    Performer,
+    Person,
     SopPlan,
     StepKind,
     StepPlan,
@@ -58,9 +61,7 @@ from services.workflow.model import (
     required_reason,
 )
 
-MAX_TITLE = 200
 MAX_DETAILS_JSON = 4000
-CANCELLING_ROLES = frozenset({"Kadis", "Sekretaris"})
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,16 @@ class Recorded:
     event_no: int
     kind: str
     seq: int | None
+    label: str | None  # the step's label
     at: datetime
     status: str
     next_seq: int | None
+    next_label: str | None
     next_role: str | None
+    # A multi-unit step: the unit that submitted, and those still to submit (the step stays
+    # open until the last one has).
+    unit: str | None = None
+    units_left: tuple[str, ...] = ()
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -90,10 +97,10 @@ def load_plan(session: Session, *, version_id: int) -> SopPlan:
         .where(Step.sop_version_id == version_id).order_by(Step.seq)
     ).all()
     steps = tuple(
-        StepPlan(step_id=step.id, seq=step.seq, role=role, role_id=step.role_id,
-                 target_kind=step.target_kind, target_minutes=step.target_minutes,
-                 approve_seq=step.approve_seq, return_seq=step.return_seq,
-                 multi_unit=step.multi_unit)
+        StepPlan(step_id=step.id, seq=step.seq, label=step.label or str(step.seq), role=role,
+                 role_id=step.role_id, target_kind=step.target_kind,
+                 target_minutes=step.target_minutes, approve_seq=step.approve_seq,
+                 return_seq=step.return_seq, multi_unit=step.multi_unit)
         for step, role in rows
     )
     code = session.scalar(select(Sop.code).where(Sop.id == version.sop_id))
@@ -133,54 +140,34 @@ def _state(session: Session, case: Case, plan: SopPlan) -> CaseState:
         select(CaseSchedule.step_seq, CaseSchedule.due_at).where(CaseSchedule.case_id == case.id))}
     return CaseState(plan=plan, status=case.status, last_event_no=case.last_event_no,
                      last_event_at=case.last_event_at, open_visit=open_visit, passes=passes,
-                     schedule=schedule, multi_unit_ids=multi_unit_ids(session))
+                     schedule=schedule, multi_unit_ids=multi_unit_ids(session),
+                     started_by_user_id=case.created_by_user_id)
 
 
-# --- permissions ----------------------------------------------------------------------------
+# --- people -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Attribution:
-    role_id: int | None
-    performer_user_id: int | None
-    recorded_by_user_id: int | None
+def person_of(actor: Actor) -> Person:
+    return Person(name=actor.username, user_id=actor.user_id, roles=actor.roles,
+                  may_record=actor.may_record_for_others, unit_id=actor.unit_id,
+                  is_admin=actor.is_admin)
 
 
-def _attribute(session: Session, *, actor: Actor, step: StepPlan,
-               on_behalf_of: str | None) -> Attribution:
-    """Who performed (the step's role, a user when known) and who recorded."""
-    if on_behalf_of is None and actor.holds(step.role):
-        return Attribution(step.role_id, actor.user_id, actor.user_id)
-    if not actor.may_record_for_others:
-        raise PermissionDenied(
-            f"Langkah {step.seq} dilaksanakan oleh {step.role}. Anda tidak memegang peran itu "
-            "dan tidak berwenang mencatat atas nama peran lain.")
-    performer_id = None
-    if on_behalf_of:
-        performer = session.scalar(select(User).where(User.username == on_behalf_of))
-        if performer is None or not performer.is_active:
-            raise InvalidInput(f"Pengguna '{on_behalf_of}' tidak ada atau tidak aktif.")
-        if step.role not in {role.name for role in performer.roles}:
-            raise InvalidInput(f"{performer.full_name} tidak memegang peran {step.role}.")
-        performer_id = performer.id
-    return Attribution(step.role_id, performer_id, actor.user_id)
+def _named(session: Session, username: str) -> Person:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        raise InvalidInput(f"Pengguna '{username}' tidak ada atau tidak aktif.")
+    return person_of(actor_from_user(user))
 
 
-def _unit_id(session: Session, *, actor: Actor, step: StepPlan, unit_code: str | None,
-             on_behalf: bool) -> int | None:
-    if not step.multi_unit:
+def _role_id_of(session: Session, actor: Actor, preferred: StepPlan | None = None) -> int | None:
+    """The role a start or a cancellation is recorded under: the first step's when the actor
+    holds it, otherwise the first of the actor's roles."""
+    if preferred is not None and actor.holds(preferred.role):
+        return preferred.role_id
+    if not actor.roles:
         return None
-    if unit_code is None:
-        if actor.unit_id is None:
-            raise InvalidInput(f"Langkah {step.seq} diserahkan per unit: pilih unitnya.")
-        return actor.unit_id
-    unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
-    if unit_id is None:
-        raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
-    if unit_id != actor.unit_id and not on_behalf:
-        raise PermissionDenied("Anda hanya dapat menyerahkan untuk unit Anda sendiri; "
-                               "penyerahan unit lain dicatat oleh pencatat.")
-    return unit_id
+    return session.scalar(select(Role.id).where(Role.name == sorted(actor.roles)[0]))
 
 
 # --- actions --------------------------------------------------------------------------------
@@ -193,37 +180,25 @@ def start_case(
 ) -> Recorded:
     now = now or utcnow()
     plan = load_plan(session, version_id=current_version_id(session, sop_code=sop_code))
-    first = plan.step(1)
-    if not (actor.holds(first.role) or actor.may_record_for_others):
-        raise PermissionDenied(f"Kasus {plan.name} dimulai oleh {first.role} atau pencatat; "
-                               "Anda tidak berwenang memulainya.")
-    title = title.strip()
-    if not 3 <= len(title) <= MAX_TITLE:
-        raise InvalidInput(f"Judul kasus wajib diisi, 3 sampai {MAX_TITLE} karakter.")
-    period_label = bounded_note(period_label, limit=40, what="Periode")
     unit_id = actor.unit_id  # the case belongs to the starter's unit unless another is chosen
     if unit_code is not None:
         unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
         if unit_id is None:
             raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
-    state, facts = CaseState.start(plan=plan, at=at, now=now, schedule=schedule or {},
-                                   multi_unit_ids=multi_unit_ids(session), note=note)
-    role_id = first.role_id if actor.holds(first.role) else _any_role_id(session, actor)
+    state, facts = CaseState.start(plan=plan, at=at, now=now, title=title,
+                                   starter=person_of(actor), period_label=period_label,
+                                   schedule=schedule, multi_unit_ids=multi_unit_ids(session),
+                                   note=note)
+    started = next(fact for fact in facts if isinstance(fact, CaseStarted))
     case = _insert_case(session, code=plan.code, at=at, values=dict(
-        sop_version_id=plan.version_id, unit_id=unit_id, title=title, period_label=period_label,
-        status="active", started_at=at, created_by_user_id=actor.user_id, last_event_no=0,
-        last_event_at=at))
-    for seq, due_at in (schedule or {}).items():
+        sop_version_id=plan.version_id, unit_id=unit_id, title=started.title,
+        period_label=started.period_label, status="active", started_at=at,
+        created_by_user_id=actor.user_id, last_event_no=0, last_event_at=at))
+    for seq, due_at in started.schedule.items():
         session.add(CaseSchedule(case_id=case.id, step_seq=seq, due_at=due_at))
     return _store(session, case=case, state=state, facts=facts, now=now,
-                  attribution=Attribution(role_id, actor.user_id, actor.user_id),
-                  expected_event_no=0, details=None)
-
-
-def _any_role_id(session: Session, actor: Actor) -> int | None:
-    if not actor.roles:
-        return None
-    return session.scalar(select(Role.id).where(Role.name == sorted(actor.roles)[0]))
+                  role_id=_role_id_of(session, actor, plan.step(1)), expected_event_no=0,
+                  details=None)
 
 
 REF_ATTEMPTS = 5
@@ -254,10 +229,13 @@ def _new_ref(session: Session, code: str, at: datetime) -> str:
 
 def record_step(
     session: Session, *, actor: Actor, case_id: int, kind: StepKind, seq: int, at: datetime,
-    visit_id: int | None = None, on_behalf_of: str | None = None, unit_code: str | None = None,
-    note: str | None = None, details: dict[str, Any] | None = None, now: datetime | None = None,
+    visit_id: int | None = None, performer: Performer | str = Performer.RECORDER,
+    unit_code: str | None = None, note: str | None = None,
+    details: dict[str, Any] | None = None, now: datetime | None = None,
 ) -> Recorded:
-    """Begin, complete, approve or return step `seq` of a case.
+    """Begin, complete, approve or return step `seq` of a case, performed by `performer`: the
+    actor (Performer.RECORDER), a user named by username, or an unknown person of the step's
+    role (Performer.UNKNOWN); recording for someone else needs the recorder permission.
 
     `visit_id`, when given, is the visit the user was looking at: if someone else has acted
     on it meanwhile, the action is refused instead of landing on the next visit.
@@ -269,47 +247,30 @@ def record_step(
     if visit_id is not None and (state.open_visit is None or state.open_visit.ref != visit_id):
         raise ConcurrentAction("Langkah ini baru saja dicatat oleh pengguna lain. Muat ulang "
                                "untuk melihat keadaan kasus terbaru.")
-    step = plan.step(seq)
-    attribution = _attribute(session, actor=actor, step=step, on_behalf_of=on_behalf_of)
-    on_behalf = attribution.performer_user_id != actor.user_id or on_behalf_of is not None
-    unit_id = (_unit_id(session, actor=actor, step=step, unit_code=unit_code, on_behalf=on_behalf)
-               if kind == "complete" else None)
-    facts = state.apply(kind=kind, seq=seq, at=at, now=now, unit_id=unit_id, note=note)
-    return _store(session, case=case, state=state, facts=facts, now=now, attribution=attribution,
-                  expected_event_no=case.last_event_no, details=_checked_details(details))
-
-
-def begin_step(session: Session, **kwargs: Any) -> Recorded:
-    return record_step(session, kind="begin", **kwargs)
-
-
-def complete_step(session: Session, **kwargs: Any) -> Recorded:
-    return record_step(session, kind="complete", **kwargs)
-
-
-def approve_step(session: Session, **kwargs: Any) -> Recorded:
-    return record_step(session, kind="approve", **kwargs)
-
-
-def return_step(session: Session, *, reason: str, **kwargs: Any) -> Recorded:
-    return record_step(session, kind="return", note=reason, **kwargs)
+    unit_id = None
+    if unit_code is not None:
+        unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
+        if unit_id is None:
+            raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
+    facts = state.apply(
+        kind=kind, seq=seq, at=at, now=now, recorder=person_of(actor),
+        performer=_named(session, performer) if isinstance(performer, str) else performer,
+        unit_id=unit_id, note=note)
+    return _store(session, case=case, state=state, facts=facts, now=now,
+                  role_id=plan.step(seq).role_id, expected_event_no=case.last_event_no,
+                  details=_checked_details(details))
 
 
 def cancel_case(session: Session, *, actor: Actor, case_id: int, at: datetime, reason: str,
                 now: datetime | None = None) -> Recorded:
     now = now or utcnow()
     case = _locked_case(session, case_id)
-    if not (actor.is_admin or actor.roles & CANCELLING_ROLES
-            or (actor.user_id is not None and actor.user_id == case.created_by_user_id)):
-        raise PermissionDenied("Kasus hanya dapat dibatalkan oleh Kadis, Sekretaris, admin, "
-                               "atau yang memulainya.")
     plan = load_plan(session, version_id=case.sop_version_id)
     state = _state(session, case, plan)
-    facts = state.cancel(at=at, now=now, reason=reason)
+    facts = state.cancel(at=at, now=now, reason=reason, by=person_of(actor))
     return _store(session, case=case, state=state, facts=facts, now=now,
-                  attribution=Attribution(_any_role_id(session, actor), actor.user_id,
-                                          actor.user_id),
-                  expected_event_no=case.last_event_no, details=None)
+                  role_id=_role_id_of(session, actor), expected_event_no=case.last_event_no,
+                  details=None)
 
 
 def _checked_details(details: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -324,19 +285,22 @@ def _checked_details(details: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _store(session: Session, *, case: Case, state: CaseState, facts: list[Fact], now: datetime,
-           attribution: Attribution, expected_event_no: int,
+           role_id: int | None, expected_event_no: int,
            details: dict[str, Any] | None) -> Recorded:
     try:
-        return _write(session, case=case, state=state, facts=facts, now=now,
-                      attribution=attribution, expected_event_no=expected_event_no,
-                      details=details)
+        return _write(session, case=case, state=state, facts=facts, now=now, role_id=role_id,
+                      expected_event_no=expected_event_no, details=details)
     except IntegrityError as error:
         raise ConcurrentAction("Kasus ini baru saja diubah oleh pengguna lain; tindakan Anda "
                                "tidak dicatat. Muat ulang lalu coba lagi.") from error
 
 
+def _user_id(person: Person | None) -> int | None:
+    return person.user_id if person is not None else None
+
+
 def _write(session: Session, *, case: Case, state: CaseState, facts: list[Fact], now: datetime,
-           attribution: Attribution, expected_event_no: int,
+           role_id: int | None, expected_event_no: int,
            details: dict[str, Any] | None) -> Recorded:
     # The version check: only the writer that saw the case's current event number advances it.
     ended = next((f for f in facts if isinstance(f, CaseEnded)), None)
@@ -360,9 +324,9 @@ def _write(session: Session, *, case: Case, state: CaseState, facts: list[Fact],
             event_ids[fact.event_no] = session.execute(insert(Event).values(
                 case_id=case.id, event_no=fact.event_no, kind=fact.kind, step_seq=fact.seq,
                 visit_id=visit_ids.get(fact.visit_ref, fact.visit_ref), unit_id=fact.unit_id,
-                occurred_at=fact.at, recorded_at=now, performer_role_id=attribution.role_id,
-                performer_user_id=attribution.performer_user_id,
-                recorded_by_user_id=attribution.recorded_by_user_id, note=fact.note,
+                occurred_at=fact.at, recorded_at=now, performer_role_id=role_id,
+                performer_user_id=_user_id(fact.performer),
+                recorded_by_user_id=_user_id(fact.recorder), note=fact.note,
                 details=details if fact.kind != "start" else None,
             ).returning(Event.id)).scalar_one()
         elif isinstance(fact, VisitOpened):
@@ -385,15 +349,28 @@ def _write(session: Session, *, case: Case, state: CaseState, facts: list[Fact],
             ).values(submitted_at=fact.at, submitted_event_id=event_ids[fact.event_no]))
         elif isinstance(fact, VisitEnded):
             _update_open_visit(session, fact.ref, ended_at=fact.at, outcome=fact.outcome,
-                               performer_user_id=attribution.performer_user_id,
-                               recorded_by_user_id=attribution.recorded_by_user_id)
+                               performer_user_id=_user_id(fact.performer),
+                               recorded_by_user_id=_user_id(fact.recorder))
     session.flush()
     assert last is not None
+    return _recorded(session, case=case, state=state, event=last)
+
+
+def _recorded(session: Session, *, case: Case, state: CaseState, event: EventFact) -> Recorded:
     following = state.open_visit
-    return Recorded(case_id=case.id, case_ref=case.ref, event_no=last.event_no, kind=last.kind,
-                    seq=last.seq, at=last.at, status=state.status,
-                    next_seq=following.step.seq if following else None,
-                    next_role=following.step.role if following else None)
+    unit_names = dict(session.execute(select(Unit.id, Unit.name)).all())
+    left: tuple[str, ...] = ()
+    if following is not None and event.unit_id is not None and following.step.seq == event.seq:
+        left = tuple(sorted(unit_names[unit] for unit in following.units_pending))
+    return Recorded(
+        case_id=case.id, case_ref=case.ref, event_no=event.event_no, kind=event.kind,
+        seq=event.seq, label=state.plan.step(event.seq).label if event.seq else None,
+        at=event.at, status=state.status,
+        next_seq=following.step.seq if following else None,
+        next_label=following.step.label if following else None,
+        next_role=following.step.role if following else None,
+        unit=unit_names.get(event.unit_id) if event.unit_id is not None else None,
+        units_left=left)
 
 
 def _update_open_visit(session: Session, visit_id: int, **values: Any) -> None:
@@ -455,8 +432,8 @@ def correct_event(
                                "dicatat.") from error
     session.refresh(case)
     return Recorded(case_id=case.id, case_ref=case.ref, event_no=expected + 1,
-                    kind="correction", seq=original.step_seq, at=now, status=case.status,
-                    next_seq=None, next_role=None)
+                    kind="correction", seq=original.step_seq, label=None, at=now,
+                    status=case.status, next_seq=None, next_label=None, next_role=None)
 
 
 def _effective_time(session: Session, event: Event) -> datetime:

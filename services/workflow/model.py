@@ -1,8 +1,11 @@
-"""The state machine of one case (DESIGN section 5), free of the database.
+"""The state machine of one case and every rule of recording (docs/design.md, "Workflow"),
+free of the database.
 
-`CaseState.apply` checks an action against the case as it stands and returns the facts it
-produces (an event, visits opened or ended, the case ended). The engine and the bulk replay
-both feed these facts to storage, so the rules live here once.
+`CaseState.start` and `CaseState.apply` check an action against the case as it stands (title,
+period, note and reason lengths, times, the step, who performed it and who recorded it, the
+unit that submits) and return the facts it produces: the case started, an event, visits opened
+or ended, the case ended. The live engine and the import (replay) both store exactly these
+facts, so the rules live here once and a log the forms would refuse is refused on import too.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Literal
 
-from services.errors import InvalidInput, InvalidTime, InvalidTransition
+from services.errors import InvalidInput, InvalidTime, InvalidTransition, PermissionDenied
 from services.formatting import format_wib
 
 StepKind = Literal["begin", "complete", "approve", "return"]
@@ -24,12 +28,16 @@ Outcome = Literal["complete", "approve", "return", "closed"]
 FUTURE_TOLERANCE = timedelta(minutes=2)
 MAX_NOTE = 2000
 MIN_REASON = 3
+MIN_TITLE, MAX_TITLE = 3, 200
+MAX_PERIOD_LABEL = 40
+CANCELLING_ROLES = frozenset({"Kadis", "Sekretaris"})
 
 
 @dataclass(frozen=True)
 class StepPlan:
     step_id: int
     seq: int
+    label: str  # unique within the SOP (catalog.definition.step_labels)
     role: str
     role_id: int
     target_kind: str
@@ -59,6 +67,106 @@ class SopPlan:
         return self.steps[seq - 1]
 
 
+# --- people ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone named in a recording. `user_id` is None for a name the database has no
+    account for (history imported before the agency's people had accounts)."""
+
+    name: str
+    user_id: int | None
+    roles: frozenset[str] = frozenset()
+    may_record: bool = False  # may record on behalf of another role (Fungsional, admin)
+    unit_id: int | None = None
+    is_admin: bool = False
+
+
+class Performer(Enum):
+    """Who performed a step, when no person is named."""
+
+    RECORDER = "recorder"  # the one recording it did it
+    UNKNOWN = "unknown"  # recorded on behalf of the role (Buku Agenda, Nota Dinas); who is not known
+
+
+@dataclass(frozen=True)
+class Attribution:
+    performer: Person | None
+    recorder: Person | None
+
+
+def attribute(step: StepPlan, *, recorder: Person | None,
+              performer: Person | Performer) -> Attribution:
+    """Who performed the step and who recorded it, after the checks every recording passes:
+    a named performer with an account holds the step's role; whoever records for someone
+    else (or for an unknown performer) may record on behalf of others. `recorder` is None
+    only for imported history that names no recorder."""
+    if performer is Performer.RECORDER:
+        if recorder is None or step.role not in recorder.roles:
+            who = recorder.name if recorder is not None else "Pencatat"
+            hint = ("; pilih pelaksananya, atau '(pelaksana tidak diketahui)'"
+                    if recorder is not None and recorder.may_record
+                    else ", dan tidak berwenang mencatat atas nama peran lain")
+            raise PermissionDenied(f"Langkah {step.label} dilaksanakan oleh {step.role}. "
+                                   f"{who} tidak memegang peran itu{hint}.")
+        return Attribution(performer=recorder, recorder=recorder)
+    if isinstance(performer, Person):
+        if performer.user_id is not None and step.role not in performer.roles:
+            raise InvalidInput(f"'{performer.name}' tidak memegang peran {step.role}.")
+        if recorder is None or recorder == performer:
+            return Attribution(performer=performer, recorder=recorder)
+    # A recorder without an account (imported history) has no permissions to check.
+    if recorder is not None and recorder.user_id is not None and not recorder.may_record:
+        raise PermissionDenied(f"'{recorder.name}' tidak berwenang mencatat atas nama orang "
+                               f"lain (langkah {step.label} dilaksanakan oleh {step.role}).")
+    return Attribution(performer=performer if isinstance(performer, Person) else None,
+                       recorder=recorder)
+
+
+def check_may_start(plan: SopPlan, starter: Person | None) -> None:
+    """A case is started by the first step's role or by a recorder."""
+    first = plan.step(1)
+    # A name without an account (imported history) has no permissions to check.
+    if starter is not None and starter.user_id is not None and not (
+            first.role in starter.roles or starter.may_record):
+        raise PermissionDenied(f"Kasus {plan.name} dimulai oleh {first.role} atau pencatat; "
+                               f"'{starter.name}' tidak berwenang memulainya.")
+
+
+def submitting_unit(step: StepPlan, *, unit_id: int | None,
+                    attribution: Attribution) -> int | None:
+    """The unit a completion of a multi-unit step is for: the one named, or the performer's.
+    Someone recording their own submission submits for their own unit only."""
+    if not step.multi_unit:
+        return None
+    performer, recorder = attribution.performer, attribution.recorder
+    if unit_id is None:
+        unit_id = performer.unit_id if performer is not None else None
+        if unit_id is None:
+            raise InvalidInput(f"Langkah {step.label} diserahkan per unit: pilih unitnya.")
+    if (performer is not None and performer == recorder and not recorder.may_record
+            and performer.unit_id is not None and unit_id != performer.unit_id):
+        raise PermissionDenied("Anda hanya dapat menyerahkan untuk unit Anda sendiri; "
+                               "penyerahan unit lain dicatat oleh pencatat.")
+    return unit_id
+
+
+# --- what the forms check ---------------------------------------------------------------------
+
+
+def checked_title(title: str | None) -> str:
+    text = (title or "").strip()
+    if not MIN_TITLE <= len(text) <= MAX_TITLE:
+        raise InvalidInput(f"Judul kasus wajib diisi, {MIN_TITLE} sampai {MAX_TITLE} karakter "
+                           f"(tertulis {len(text)}).")
+    return text
+
+
+def checked_period_label(text: str | None) -> str | None:
+    return bounded_note(text, limit=MAX_PERIOD_LABEL, what="Periode")
+
+
 # --- facts ----------------------------------------------------------------------------------
 
 
@@ -71,6 +179,8 @@ class EventFact:
     visit_ref: int | None
     unit_id: int | None = None
     note: str | None = None
+    performer: Person | None = None
+    recorder: Person | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +213,17 @@ class VisitEnded:
     ref: int
     at: datetime
     outcome: Outcome
+    performer: Person | None = None
+    recorder: Person | None = None
+
+
+@dataclass(frozen=True)
+class CaseStarted:
+    at: datetime
+    title: str
+    period_label: str | None
+    schedule: Mapping[int, datetime]
+    starter: Person | None
 
 
 @dataclass(frozen=True)
@@ -112,7 +233,8 @@ class CaseEnded:
     reason: str | None = None
 
 
-Fact = EventFact | VisitOpened | VisitBegun | UnitSubmitted | VisitEnded | CaseEnded
+Fact = (CaseStarted | EventFact | VisitOpened | VisitBegun | UnitSubmitted | VisitEnded
+        | CaseEnded)
 
 
 # --- state ----------------------------------------------------------------------------------
@@ -138,23 +260,36 @@ class CaseState:
     schedule: Mapping[int, datetime]
     # Units that submit a multi-unit step (every active Bidang when the visit opens).
     multi_unit_ids: tuple[int, ...] = ()
+    started_by_user_id: int | None = None
     # Refs for visits opened here, before storage gives them ids: -1, -2, ...
     _next_ref: int = -1
+    # Who performs and records the action being applied (set by start, apply and cancel).
+    _by: Attribution = field(default_factory=lambda: Attribution(performer=None, recorder=None))
 
     @classmethod
     def start(
-        cls, *, plan: SopPlan, at: datetime, now: datetime, schedule: Mapping[int, datetime],
-        multi_unit_ids: Sequence[int] = (), note: str | None = None,
+        cls, *, plan: SopPlan, at: datetime, now: datetime, title: str | None,
+        starter: Person | None, period_label: str | None = None,
+        schedule: Mapping[int, datetime] | None = None, multi_unit_ids: Sequence[int] = (),
+        note: str | None = None,
     ) -> tuple[CaseState, list[Fact]]:
+        check_may_start(plan, starter)
+        title = checked_title(title)
+        period_label = checked_period_label(period_label)
         check_not_future(at, now)
+        schedule = dict(schedule or {})
         for seq in schedule:
             if plan.step(seq).target_kind != "schedule":
-                raise InvalidInput(f"Langkah {seq} tidak dijadwalkan (Waktu-nya bukan "
-                                   "'Sesuai jadwal'); tanggalnya tidak dapat diisi.")
+                raise InvalidInput(f"Langkah {plan.step(seq).label} tidak dijadwalkan (Waktu-nya "
+                                   "bukan 'Sesuai jadwal'); tanggalnya tidak dapat diisi.")
         state = cls(plan=plan, status="active", last_event_no=0, last_event_at=at,
-                    open_visit=None, passes={}, schedule=dict(schedule),
+                    open_visit=None, passes={}, schedule=schedule,
                     multi_unit_ids=tuple(multi_unit_ids))
-        facts: list[Fact] = [state._event("start", None, at, None, note=bounded_note(note))]
+        state.started_by_user_id = starter.user_id if starter is not None else None
+        state._by = Attribution(performer=starter, recorder=starter)
+        facts: list[Fact] = [CaseStarted(at=at, title=title, period_label=period_label,
+                                         schedule=schedule, starter=starter),
+                             state._event("start", None, at, None, note=bounded_note(note))]
         facts += state._open(plan.step(1), at)
         return state, facts
 
@@ -162,30 +297,37 @@ class CaseState:
 
     def apply(
         self, *, kind: StepKind, seq: int, at: datetime, now: datetime,
+        recorder: Person | None, performer: Person | Performer = Performer.RECORDER,
         unit_id: int | None = None, note: str | None = None,
     ) -> list[Fact]:
-        """Begin, complete, approve or return the open visit of step `seq`."""
+        """Begin, complete, approve or return the open visit of step `seq`, performed by
+        `performer` and recorded by `recorder` (see `attribute`)."""
         if kind not in ("begin", "complete", "approve", "return"):
             raise InvalidInput(f"Jenis kejadian '{kind}' tidak dikenal.")
         visit = self._acting_on(seq, at, now)
         step = visit.step
+        self._by = attribute(step, recorder=recorder, performer=performer)
+        if kind == "complete":
+            unit_id = submitting_unit(step, unit_id=unit_id, attribution=self._by)
         note = bounded_note(note)
         if kind == "begin":
             if visit.begun_at is not None:
                 raise InvalidTransition(
-                    f"Langkah {seq} sudah ditandai mulai pada {format_wib(visit.begun_at)}.")
+                    f"Langkah {step.label} sudah ditandai mulai pada "
+                    f"{format_wib(visit.begun_at)}.")
             visit.begun_at = at
             return [self._event("begin", seq, at, visit.ref, note=note), VisitBegun(visit.ref, at)]
         if kind == "complete":
             if step.is_decision:
-                raise InvalidTransition(f"Langkah {seq} adalah langkah keputusan: catat "
+                raise InvalidTransition(f"Langkah {step.label} adalah langkah keputusan: catat "
                                         "'setujui' atau 'kembalikan', bukan 'selesai'.")
             if step.multi_unit:
                 return self._submit(visit, at, unit_id, note)
             return [self._event("complete", seq, at, visit.ref, note=note),
                     *self._end(visit, at, "complete", next_seq=seq + 1)]
         if not step.is_decision:
-            raise InvalidTransition(f"Langkah {seq} bukan langkah keputusan: catat 'selesai'.")
+            raise InvalidTransition(f"Langkah {step.label} bukan langkah keputusan: catat "
+                                    "'selesai'.")
         if kind == "approve":
             assert step.approve_seq is not None
             return [self._event("approve", seq, at, visit.ref, note=note),
@@ -195,13 +337,21 @@ class CaseState:
         return [self._event("return", seq, at, visit.ref, note=reason),
                 *self._end(visit, at, "return", next_seq=step.return_seq)]
 
-    def cancel(self, *, at: datetime, now: datetime, reason: str | None) -> list[Fact]:
+    def cancel(self, *, at: datetime, now: datetime, reason: str | None,
+               by: Person | None) -> list[Fact]:
+        """Cancel the case: by the Kadis, the Sekretaris, an admin or whoever started it
+        (`by` is None only for imported history that names no one)."""
+        if by is not None and by.user_id is not None and not (
+                by.is_admin or by.roles & CANCELLING_ROLES or by.user_id == self.started_by_user_id):
+            raise PermissionDenied("Kasus hanya dapat dibatalkan oleh Kadis, Sekretaris, admin, "
+                                   "atau yang memulainya.")
         self._check_active()
         self._check_time(at, now)
         reason = required_reason(reason, "Alasan pembatalan")
+        self._by = Attribution(performer=by, recorder=by)
         facts: list[Fact] = [self._event("cancel", None, at, None, note=reason)]
         if self.open_visit is not None:
-            facts.append(VisitEnded(self.open_visit.ref, at, "closed"))
+            facts.append(VisitEnded(self.open_visit.ref, at, "closed", by, by))
             self.open_visit = None
         self.status = "cancelled"
         facts.append(CaseEnded("cancelled", at, reason))
@@ -228,23 +378,24 @@ class CaseState:
         assert visit is not None, "an active case always has an open visit"
         if visit.step.seq != seq:
             raise InvalidTransition(
-                f"Langkah {seq} tidak sedang berjalan; langkah yang berjalan adalah langkah "
-                f"{visit.step.seq} ({visit.step.role}).")
+                f"Langkah {self.plan.step(seq).label} tidak sedang berjalan; langkah yang "
+                f"berjalan adalah langkah {visit.step.label} ({visit.step.role}).")
         return visit
 
     def _event(self, kind: EventKind, seq: int | None, at: datetime, visit_ref: int | None,
                *, unit_id: int | None = None, note: str | None = None) -> EventFact:
         self.last_event_no += 1
         self.last_event_at = at
-        return EventFact(self.last_event_no, kind, seq, at, visit_ref, unit_id, note)
+        return EventFact(self.last_event_no, kind, seq, at, visit_ref, unit_id, note,
+                         self._by.performer, self._by.recorder)
 
     def _submit(self, visit: OpenVisit, at: datetime, unit_id: int | None,
                 note: str | None) -> list[Fact]:
         if unit_id is None:
-            raise InvalidInput(f"Langkah {visit.step.seq} diserahkan per unit: pilih unitnya.")
+            raise InvalidInput(f"Langkah {visit.step.label} diserahkan per unit: pilih unitnya.")
         if unit_id not in visit.units_pending:
             raise InvalidTransition("Unit ini sudah menyerahkan, atau tidak termasuk unit "
-                                    f"yang wajib menyerahkan pada langkah {visit.step.seq}.")
+                                    f"yang wajib menyerahkan pada langkah {visit.step.label}.")
         event = self._event("complete", visit.step.seq, at, visit.ref, unit_id=unit_id, note=note)
         visit.units_pending.discard(unit_id)
         facts: list[Fact] = [event, UnitSubmitted(visit.ref, unit_id, at, event.event_no)]
@@ -253,7 +404,8 @@ class CaseState:
         return facts
 
     def _end(self, visit: OpenVisit, at: datetime, outcome: Outcome, *, next_seq: int) -> list[Fact]:
-        facts: list[Fact] = [VisitEnded(visit.ref, at, outcome)]
+        facts: list[Fact] = [VisitEnded(visit.ref, at, outcome, self._by.performer,
+                                        self._by.recorder)]
         self.open_visit = None
         if next_seq > len(self.plan.steps):
             self.status = "completed"
@@ -269,7 +421,7 @@ class CaseState:
         self.passes[step.seq] = pass_no
         units = self.multi_unit_ids if step.multi_unit else ()
         if step.multi_unit and not units:
-            raise InvalidTransition(f"Langkah {step.seq} diserahkan oleh setiap unit, tetapi "
+            raise InvalidTransition(f"Langkah {step.label} diserahkan oleh setiap unit, tetapi "
                                     "belum ada unit Bidang yang aktif.")
         self.open_visit = OpenVisit(ref, step, at, units_pending=set(units))
         return [VisitOpened(
@@ -279,10 +431,6 @@ class CaseState:
             unit_ids=tuple(units),
         )]
 
-    def assign_refs(self, ids: Mapping[int, int]) -> None:
-        """After storage: the open visit's provisional ref becomes its database id."""
-        if self.open_visit is not None and self.open_visit.ref in ids:
-            self.open_visit.ref = ids[self.open_visit.ref]
 
 
 def check_not_future(at: datetime, now: datetime) -> None:

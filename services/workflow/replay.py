@@ -20,15 +20,17 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from db.models import Case, CaseSchedule, Event, Role, Sop, SopVersion, Unit, User, Visit, VisitUnit
-from services.accounts import Actor, require_admin
+from services.accounts import Actor, actor_from_user, require_admin
 from services.errors import InvalidInput, ServiceError
 from services.organisation import create_unit, multi_unit_ids
-from services.workflow.engine import load_plan
+from services.workflow.engine import load_plan, person_of
 from services.workflow.model import (
-    CaseEnded,
+    CaseStarted,
     CaseState,
     EventFact,
     Fact,
+    Performer,
+    Person,
     SopPlan,
     UnitSubmitted,
     VisitBegun,
@@ -77,14 +79,6 @@ class ReplayResult:
 
 
 @dataclass
-class _UserInfo:
-    id: int
-    roles: frozenset[str]
-    may_record: bool
-    unit_id: int | None
-
-
-@dataclass
 class _CaseBuild:
     ref: str
     plan: SopPlan
@@ -108,11 +102,8 @@ class _Lookups:
         for id_, code, name in session.execute(select(Unit.id, Unit.code, Unit.name)):
             self.units[code] = id_
             self.units[name] = id_
-        self.users: dict[str, _UserInfo] = {}
-        for user in session.scalars(select(User)):
-            self.users[user.username] = _UserInfo(
-                user.id, frozenset(role.name for role in user.roles),
-                user.is_recorder or user.is_admin, user.unit_id)
+        self.users = {user.username: person_of(actor_from_user(user))
+                      for user in session.scalars(select(User))}
         self.multi_unit_ids = multi_unit_ids(session)
         self._plans: dict[tuple[str, int | None], SopPlan] = {}
 
@@ -128,6 +119,12 @@ class _Lookups:
                 raise InvalidInput(f"SOP '{code}' {which}tidak ada di katalog.")
             self._plans[key] = load_plan(self.session, version_id=version_id)
         return self._plans[key]
+
+    def person(self, name: str | None) -> Person | None:
+        """The account of that name, or the bare name when the database has none."""
+        if not name:
+            return None
+        return self.users.get(name) or Person(name=name, user_id=None)
 
     def unit(self, name: str | None) -> int | None:
         if not name:
@@ -208,32 +205,6 @@ def _existing_refs(session: Session, refs: list[str]) -> list[str]:
     return sorted(found)
 
 
-@dataclass(frozen=True)
-class _People:
-    performer_id: int | None
-    recorder_id: int | None
-    # Names the database has no account for, kept as the log wrote them (history imported
-    # into a new database names people who have no account yet).
-    unknown: dict[str, str]
-
-
-def _people(event: LogEvent, role: str | None, lookups: _Lookups) -> _People:
-    """Performer and recorder, after the checks the engine makes on a live action."""
-    performer = lookups.users.get(event.performer or "")
-    recorder = lookups.users.get(event.recorded_by or "")
-    if performer is not None and role is not None and role not in performer.roles:
-        raise InvalidInput(f"'{event.performer}' tidak memegang peran {role}.")
-    if recorder is not None and recorder is not performer and not recorder.may_record:
-        raise InvalidInput(f"'{event.recorded_by}' tidak berwenang mencatat atas nama orang lain.")
-    unknown = {}
-    if event.performer and performer is None:
-        unknown["performer"] = event.performer
-    if event.recorded_by and recorder is None:
-        unknown["recorded_by"] = event.recorded_by
-    return _People(performer.id if performer else None, recorder.id if recorder else None,
-                   unknown)
-
-
 def _role_id(role: str | None, lookups: _Lookups) -> int | None:
     if role is None:
         return None
@@ -243,26 +214,27 @@ def _role_id(role: str | None, lookups: _Lookups) -> int | None:
 
 
 def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now: datetime) -> None:
+    """One row through the rules of services.workflow.model, as the live engine applies them."""
+    performer, recorder = lookups.person(event.performer), lookups.person(event.recorded_by)
     if event.kind == "start":
         if event.case_ref in cases:
             raise InvalidInput(f"kasus '{event.case_ref}' sudah dimulai di baris sebelumnya.")
         plan = lookups.plan(event.sop_code, event.sop_version)
         role_id = _role_id(event.performer_role, lookups)
-        people = _people(event, event.performer_role, lookups)
-        starter = lookups.users.get(event.performer or "")
-        if starter is not None and not (plan.step(1).role in starter.roles or starter.may_record):
-            raise InvalidInput(f"'{event.performer}' tidak berwenang memulai kasus {plan.name}.")
-        state, facts = CaseState.start(plan=plan, at=event.at, now=now, schedule=event.schedule,
-                                       multi_unit_ids=lookups.multi_unit_ids, note=event.note)
-        build = _CaseBuild(ref=event.case_ref, plan=plan, state=state,
-                           title=event.title or f"{plan.name} ({event.case_ref})",
-                           period_label=event.period_label, started_at=event.at,
+        starter = recorder or performer
+        state, facts = CaseState.start(
+            plan=plan, at=event.at, now=now, title=event.title, starter=starter,
+            period_label=event.period_label, schedule=event.schedule,
+            multi_unit_ids=lookups.multi_unit_ids, note=event.note)
+        started = next(fact for fact in facts if isinstance(fact, CaseStarted))
+        build = _CaseBuild(ref=event.case_ref, plan=plan, state=state, title=started.title,
+                           period_label=started.period_label, started_at=event.at,
                            # the case belongs to the starter's unit, as in the start form
                            unit_id=starter.unit_id if starter is not None else None,
-                           created_by=people.recorder_id or people.performer_id,
-                           schedule=dict(event.schedule))
+                           created_by=starter.user_id if starter is not None else None,
+                           schedule=dict(started.schedule))
         cases[event.case_ref] = build
-        _collect(build, facts, event, role_id, people)
+        _collect(build, facts, event, role_id)
         return
     build = cases.get(event.case_ref)
     if build is None:
@@ -273,9 +245,9 @@ def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now
                            f"'{event.sop_code}'.")
     if event.kind == "cancel":
         role_id = _role_id(event.performer_role, lookups)
-        people = _people(event, event.performer_role, lookups)
-        facts = build.state.cancel(at=event.at, now=now, reason=event.note)
-        _collect(build, facts, event, role_id, people)
+        facts = build.state.cancel(at=event.at, now=now, reason=event.note,
+                                   by=recorder or performer)
+        _collect(build, facts, event, role_id)
         return
     if event.kind not in STEP_KINDS:
         raise InvalidInput(f"jenis kejadian '{event.kind}' tidak dikenal.")
@@ -283,28 +255,39 @@ def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now
         raise InvalidInput("kolom step wajib diisi untuk kejadian langkah.")
     step = build.plan.step(event.seq)
     if event.performer_role and event.performer_role != step.role:
-        raise InvalidInput(f"langkah {event.seq} dilaksanakan oleh {step.role}, bukan "
+        raise InvalidInput(f"langkah {step.label} dilaksanakan oleh {step.role}, bukan "
                            f"{event.performer_role}.")
-    people = _people(event, step.role, lookups)
-    unit_id = lookups.unit(event.unit)
-    facts = build.state.apply(kind=event.kind, seq=event.seq, at=event.at, now=now,  # type: ignore[arg-type]
-                              unit_id=unit_id, note=event.note)
-    _collect(build, facts, event, step.role_id, people)
+    facts = build.state.apply(
+        kind=event.kind, seq=event.seq, at=event.at, now=now,  # type: ignore[arg-type]
+        recorder=recorder, performer=performer or Performer.UNKNOWN,
+        unit_id=lookups.unit(event.unit), note=event.note)
+    _collect(build, facts, event, step.role_id)
 
 
-def _collect(build: _CaseBuild, facts: list[Fact], event: LogEvent, role_id: int | None,
-             people: _People) -> None:
-    """Turn facts into rows (kept in memory until the whole log has passed)."""
+def _user_id(person: Person | None) -> int | None:
+    return person.user_id if person is not None else None
+
+
+def _unknown_names(fact: EventFact) -> dict[str, str] | None:
+    """Names the database has no account for, kept as the log wrote them (history imported
+    into a new database names people who have no account yet)."""
+    names = {key: person.name for key, person in (("performer", fact.performer),
+                                                  ("recorded_by", fact.recorder))
+             if person is not None and person.user_id is None}
+    return {"names": names} if names else None
+
+
+def _collect(build: _CaseBuild, facts: list[Fact], event: LogEvent, role_id: int | None) -> None:
+    """Turn facts into rows (kept in memory until the case is written)."""
     for fact in facts:
         if isinstance(fact, EventFact):
             build.events.append({
                 "_line": event.line, "_visit_ref": fact.visit_ref, "event_no": fact.event_no,
                 "kind": fact.kind, "step_seq": fact.seq, "unit_id": fact.unit_id,
                 "occurred_at": fact.at, "performer_role_id": role_id,
-                "performer_user_id": people.performer_id,
-                "recorded_by_user_id": people.recorder_id,
-                "note": fact.note if fact.kind != "start" else None,
-                "details": {"names": people.unknown} if people.unknown else None,
+                "performer_user_id": _user_id(fact.performer),
+                "recorded_by_user_id": _user_id(fact.recorder),
+                "note": fact.note, "details": _unknown_names(fact),
             })
         elif isinstance(fact, VisitOpened):
             build.visits[fact.ref] = {
@@ -325,10 +308,9 @@ def _collect(build: _CaseBuild, facts: list[Fact], event: LogEvent, role_id: int
                     row["submitted_at"], row["_event_no"] = fact.at, fact.event_no
         elif isinstance(fact, VisitEnded):
             build.visits[fact.ref].update(ended_at=fact.at, outcome=fact.outcome,
-                                          performer_user_id=people.performer_id,
-                                          recorded_by_user_id=people.recorder_id)
-        elif isinstance(fact, CaseEnded):
-            pass  # read from build.state when the case row is written
+                                          performer_user_id=_user_id(fact.performer),
+                                          recorded_by_user_id=_user_id(fact.recorder))
+        # CaseStarted and CaseEnded: read from the build when the case row is written.
 
 
 def reserve_ids(session: Session, table: type[Case | Visit | Event], count: int) -> list[int]:
@@ -403,7 +385,7 @@ def _case_row(build: _CaseBuild) -> dict[str, Any]:
                          None)
     return {
         "ref": build.ref, "sop_version_id": build.plan.version_id, "unit_id": build.unit_id,
-        "title": build.title[:200], "period_label": build.period_label,
+        "title": build.title, "period_label": build.period_label,
         "status": state.status, "started_at": build.started_at, "ended_at": ended_at,
         "cancel_reason": cancel_reason, "created_by_user_id": build.created_by,
         "last_event_no": state.last_event_no, "last_event_at": state.last_event_at,

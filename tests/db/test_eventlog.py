@@ -76,6 +76,20 @@ def test_good_file_imports_cases_visits_and_attribution(org: Organisation) -> No
          "'arsiparis' tidak berwenang mencatat atas nama orang lain"),
         ([GOOD[0], GOOD[0]], 3, "sudah dimulai di baris sebelumnya"),
         ([GOOD[0], "K1,penyusunan-lkj,,x,complete,2026-03-02 09:00,,,,,"], 3, "step 'x'"),
+        # What the forms refuse, the import refuses too (services.workflow.model).
+        (["K3,penyusunan-lkj,,,start,2026-03-02 08:00,,,,,X"], 2,
+         "Judul kasus wajib diisi, 3 sampai 200 karakter (tertulis 1)"),
+        (["K3,penyusunan-lkj,,,start,2026-03-02 08:00,,,,,"], 2, "Judul kasus wajib diisi"),
+        ([f'K3,penyusunan-lkj,,,start,2026-03-02 08:00,,,,,"Judul\nperiode: {"x" * 60}"'], 2,
+         "Periode terlalu panjang: 60 karakter, maksimal 40"),
+        ([GOOD[0], f"K1,penyusunan-lkj,,1,complete,2026-03-02 09:00,,,,,{'c' * 2001}"], 3,
+         "Catatan terlalu panjang: 2001 karakter, maksimal 2000"),
+        ([GOOD[0], "K1,penyusunan-lkj,,,cancel,2026-03-02 09:00,,,,,"], 3,
+         "Alasan pembatalan wajib diisi"),
+        ([GOOD[0], "K1,penyusunan-lkj,,,cancel,2026-03-02 09:00,,,arsiparis,arsiparis,Salah"],
+         3, "hanya dapat dibatalkan oleh Kadis, Sekretaris, admin, atau yang memulainya"),
+        (["K3,penyusunan-lkj,,,start,2026-03-02 08:00,,,kadis,kadis,Judul"], 2,
+         "'kadis' tidak berwenang memulainya"),
     ],
 )
 def test_bad_rows_are_rejected_with_their_line_and_nothing_is_written(
@@ -86,6 +100,41 @@ def test_bad_rows_are_rejected_with_their_line_and_nothing_is_written(
     assert reason in str(caught.value)
     assert str(caught.value).startswith(f"Baris {line}: ")
     assert event_count(org) == 0
+
+
+NOTED = [
+    'N1,pengumpulan-data-kinerja,,,start,2026-03-02T08:00:00+07:00,Fungsional,,fungsional,'
+    'fungsional,"Pengumpulan Data Kinerja TW I\nperiode: 2026-TW1\nDimulai dari disposisi\n'
+    'Sekretaris, dua baris"',
+    "N1,pengumpulan-data-kinerja,,1,complete,2026-03-02T09:00:00+07:00,Kadis,,kadis,fungsional,"
+    "Disposisi diterima",
+    "N1,pengumpulan-data-kinerja,,2,complete,2026-03-02T10:00:00+07:00,Fungsional,,fungsional,"
+    'fungsional,"Surat ke Bidang, dengan ""kutip"""',
+    "N1,pengumpulan-data-kinerja,,3,complete,2026-03-03T09:00:00+07:00,Bidang,bidang-arsip,"
+    "arsip,arsip,Data arsip",
+    "N1,pengumpulan-data-kinerja,,3,complete,2026-03-03T10:00:00+07:00,Bidang,bidang-layanan,"
+    ",fungsional,Dari Nota Dinas",
+    "N2,e-kinerja,,,start,2026-03-04T08:00:00+07:00,Kadis,,kadis,kadis,e-Kinerja Maret",
+    "N2,e-kinerja,,,cancel,2026-03-04T09:00:00+07:00,Sekretaris,,sekretaris,sekretaris,"
+    "Salah SOP",
+]
+
+
+def test_export_import_export_is_byte_identical_and_keeps_every_note(
+        org: Organisation, sqlite_databases) -> None:  # type: ignore[no-untyped-def]
+    import_csv(org, csv_bytes(*NOTED))
+    exported = _export(org)
+    for note in ("Dimulai dari disposisi\nSekretaris, dua baris", "Disposisi diterima",
+                 'Surat ke Bidang, dengan ""kutip""', "Dari Nota Dinas", "Salah SOP"):
+        assert note in exported
+    other = build_organisation(make_engine(sqlite_databases.fresh()))
+    import_csv(other, exported.encode("utf-8"))
+    assert _export(other) == exported
+    with read_session(other.engine) as session:
+        start = session.scalar(select(Event).where(Event.kind == "start", Event.case_id == select(
+            Case.id).where(Case.ref == "N1").scalar_subquery()))
+    assert start.note == "Dimulai dari disposisi\nSekretaris, dua baris"
+    other.engine.dispose()
 
 
 def test_line_numbers_are_spreadsheet_rows(org: Organisation) -> None:

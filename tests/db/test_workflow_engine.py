@@ -20,6 +20,7 @@ from services.errors import (
     ServiceError,
 )
 from services.workflow import engine as wf
+from services.workflow.model import Performer
 from tests.organisation import NOW, Organisation, wib
 
 
@@ -181,20 +182,21 @@ def test_a_user_without_the_role_is_refused_by_the_service(org: Organisation) ->
 def test_recorder_records_on_behalf_and_both_are_kept(org: Organisation) -> None:
     case = start(org).case_id
     fungsional, sekretaris = org.actor("fungsional"), org.actor("sekretaris")
-    act(org, "fungsional", "complete", case, 1, wib(2026, 3, 2, 9), on_behalf_of="sekretaris")
+    act(org, "fungsional", "complete", case, 1, wib(2026, 3, 2, 9), performer="sekretaris")
     act(org, "fungsional", "complete", case, 2, wib(2026, 3, 2, 10))
     act(org, "fungsional", "complete", case, 3, wib(2026, 3, 2, 11))
     act(org, "fungsional", "approve", case, 4, wib(2026, 3, 2, 12))
-    act(org, "fungsional", "approve", case, 5, wib(2026, 3, 2, 13))  # role known, user not
+    act(org, "fungsional", "approve", case, 5, wib(2026, 3, 2, 13),
+        performer=Performer.UNKNOWN)  # role known, user not
     trail = events(org, case)
     assert (trail[1].performer_user_id, trail[1].recorded_by_user_id) == (
         sekretaris.user_id, fungsional.user_id)
     assert (trail[5].performer_user_id, trail[5].recorded_by_user_id) == (None, fungsional.user_id)
     assert trail[2].performer_user_id == trail[2].recorded_by_user_id == fungsional.user_id
     with pytest.raises(InvalidInput, match="tidak memegang peran Kadis"):
-        act(org, "fungsional", "approve", case, 6, wib(2026, 3, 2, 14), on_behalf_of="sekretaris")
+        act(org, "fungsional", "approve", case, 6, wib(2026, 3, 2, 14), performer="sekretaris")
     with pytest.raises(PermissionDenied):
-        act(org, "arsiparis", "approve", case, 6, wib(2026, 3, 2, 14), on_behalf_of="kadis")
+        act(org, "arsiparis", "approve", case, 6, wib(2026, 3, 2, 14), performer="kadis")
 
 
 def test_event_times_may_be_past_but_not_future_nor_before_the_previous(org: Organisation) -> None:
@@ -222,7 +224,8 @@ def test_multi_unit_step_completes_when_every_bidang_has_submitted(org: Organisa
         act(org, "layanan", "complete", case, 3, wib(2026, 4, 2, 10), unit_code="bidang-arsip")
     with pytest.raises(InvalidTransition, match="sudah menyerahkan"):
         act(org, "layanan", "complete", case, 3, wib(2026, 4, 2, 10))
-    act(org, "fungsional", "complete", case, 3, wib(2026, 4, 3, 9), unit_code="bidang-arsip")
+    act(org, "fungsional", "complete", case, 3, wib(2026, 4, 3, 9), unit_code="bidang-arsip",
+        performer=Performer.UNKNOWN)
     with read_session(org.engine) as session:
         outstanding = session.scalar(select(func.count()).select_from(VisitUnit).where(
             VisitUnit.submitted_at.is_(None)))
@@ -267,10 +270,10 @@ def test_version_check_refuses_a_writer_that_saw_an_older_case(org: Organisation
             row = session.get(Case, case)
             plan = wf.load_plan(session, version_id=row.sop_version_id)
             state = wf._state(session, row, plan)
-            facts = state.apply(kind="complete", seq=1, at=wib(2026, 3, 2, 9), now=NOW)
-            wf._store(session, case=row, state=state, facts=facts, now=NOW,
-                      attribution=wf.Attribution(None, None, None), expected_event_no=0,
-                      details=None)
+            facts = state.apply(kind="complete", seq=1, at=wib(2026, 3, 2, 9), now=NOW,
+                                recorder=None, performer=Performer.UNKNOWN)
+            wf._store(session, case=row, state=state, facts=facts, now=NOW, role_id=None,
+                      expected_event_no=0, details=None)
     assert len(events(org, case)) == 1
 
 
@@ -291,7 +294,7 @@ def test_two_users_completing_the_same_visit_at_once_exactly_one_wins(
                 outcomes.append(wf.record_step(
                     session, actor=actors[username], case_id=case, kind="complete", seq=1,
                     at=wib(2026, 3, 2, 9, minute), visit_id=visit_id, now=NOW,
-                    on_behalf_of="sekretaris" if username == "fungsional" else None))
+                    performer="sekretaris" if username == "fungsional" else Performer.RECORDER))
         except ServiceError as error:
             outcomes.append(error)
 

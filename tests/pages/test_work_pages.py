@@ -62,7 +62,7 @@ def test_start_a_case_and_land_on_its_first_step(signed_in, app_database) -> Non
     run_ok(app)
     assert [t.value for t in app.title] == ["Catat Langkah"]
     assert app.success[0].value.startswith("Kasus 'Penyusunan LKj Tahun 2025' (penyusunan-lkj-")
-    assert app.success[0].value.endswith("Berikutnya: langkah 1 oleh Sekretaris.")
+    assert app.success[0].value.endswith("Berikutnya: langkah 1, dipegang Sekretaris.")
     engine = make_engine(app_database)
     with read_session(engine) as session:
         case = session.scalar(select(Case))
@@ -77,7 +77,7 @@ def test_start_refusal_keeps_what_was_typed(signed_in) -> None:
     fields(app)["Periode (opsional)"].input("2025-T3")
     button(app, "Mulai kasus").click()
     run_ok(app)
-    assert app.error[0].value == "Judul kasus wajib diisi, 3 sampai 200 karakter."
+    assert app.error[0].value == "Judul kasus wajib diisi, 3 sampai 200 karakter (tertulis 2)."
     assert fields(app)["Periode (opsional)"].value == "2025-T3"
     assert fields(app)["Judul kasus"].value == "LK"
 
@@ -113,12 +113,64 @@ def test_recorder_records_the_sekretaris_step_on_behalf(signed_in, app_database)
     button(app, "Catat").click()
     run_ok(app)
     assert app.success[0].value.startswith("Tercatat: langkah 1 selesai pada")
-    assert app.success[0].value.endswith("Berikutnya: langkah 2 oleh Fungsional.")
+    assert app.success[0].value.endswith("Berikutnya: langkah 2, dipegang Fungsional.")
     recorded = events(app_database, case)[1]
     assert recorded.performer_user_id != recorded.recorded_by_user_id
     assert recorded.details == {"kelengkapan": ["DPA dan disposisi"],
                                 "output": "Disposisi No. 12/2026"}
     assert markdown_with(app, "Langkah 2: Melakukan Koordinasi")  # the form moved on
+
+
+def test_an_unknown_performer_is_recorded_as_unknown(signed_in, app_database) -> None:
+    """A recorder who holds the step's role and chooses "(pelaksana tidak diketahui)" is the
+    recorder only, not the performer."""
+    case = started_case(app_database, steps=[("sekretaris", "complete", 1)])
+    app = signed_in("fungsional", "catat", kasus=str(case))
+    performer = next(s for s in app.selectbox if s.label.startswith("Dilaksanakan oleh"))
+    assert performer.value == "(saya sendiri)"
+    performer.select("(pelaksana tidak diketahui)")
+    button(app, "Catat").click()
+    run_ok(app)
+    recorded = events(app_database, case)[2]
+    fungsional = load_actor_id(app_database, "fungsional")
+    assert (recorded.performer_user_id, recorded.recorded_by_user_id) == (None, fungsional)
+
+
+def load_actor_id(url: str, username: str) -> int | None:
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        user_id = load_actor(session, username=username).user_id
+    engine.dispose()
+    return user_id
+
+
+def test_messages_name_steps_by_their_printed_labels(signed_in, app_database) -> None:
+    """Monev prints 6 then 8 (no 7); the step after 9 is unnumbered and shows as 9a."""
+    case = started_case(app_database, sop="monev-kinerja-periodik", title="Monev TW IV",
+                        steps=[("sekretaris", "complete", 1), ("monev", "complete", 2),
+                               ("fungsional", "complete", 3), ("monev", "complete", 4)])
+    app = signed_in("fungsional", "catat", kasus=str(case))
+    assert markdown_with(app, "Langkah 6: Melaksanakan Rapat")
+    assert any("lanjut ke langkah 8" in option for option in app.radio[0].options)
+    button(app, "Catat").click()
+    run_ok(app)
+    assert app.success[0].value.startswith("Tercatat: langkah 6 selesai pada")
+    assert app.success[0].value.endswith("Berikutnya: langkah 8, dipegang Fungsional.")
+
+
+def test_a_multi_unit_submission_names_the_units_still_missing(signed_in, app_database) -> None:
+    case = started_case(app_database, sop="pengumpulan-data-kinerja", title="Pengumpulan TW IV",
+                        steps=[("kadis", "complete", 1), ("fungsional", "complete", 2)])
+    app = signed_in("arsip", "catat", kasus=str(case))
+    unit = next(s for s in app.selectbox if s.label == "Unit yang menyerahkan")
+    assert unit.options == ["Bidang Pengelolaan Arsip"]  # a Bidang user: their own unit only
+    button(app, "Catat").click()
+    run_ok(app)
+    message = app.success[0].value
+    assert message.startswith("Tercatat: Bidang Pengelolaan Arsip menyerahkan langkah 3 pada")
+    assert message.endswith("Langkah ini menunggu 2 unit lagi: Bidang Deposit dan Pelestarian, "
+                            "Bidang Layanan Perpustakaan.")
+    assert "selesai" not in message
 
 
 def test_a_user_without_the_role_cannot_record(signed_in, app_database) -> None:
@@ -146,7 +198,7 @@ def test_return_needs_a_reason_and_says_where_the_work_goes(signed_in, app_datab
         "Lampiran capaian belum lengkap")
     button(app, "Catat").click()
     run_ok(app)
-    assert app.success[0].value.endswith("Berikutnya: langkah 4 oleh Fungsional.")
+    assert app.success[0].value.endswith("Berikutnya: langkah 4, dipegang Fungsional.")
     assert "dikembalikan" in app.success[0].value
 
 
@@ -194,7 +246,7 @@ def test_the_user_is_told_when_the_step_they_opened_was_recorded(signed_in, app_
     with write_session(engine) as session:
         wf.record_step(session, actor=load_actor(session, username="fungsional"), case_id=case,
                        kind="complete", seq=1, at=wib(2026, 11, 3, 9), now=NOW,
-                       on_behalf_of="sekretaris")
+                       performer="sekretaris")
     engine.dispose()
     run_ok(app)
     assert app.info[0].value.startswith("Langkah yang tadi Anda buka sudah dicatat")

@@ -75,7 +75,7 @@ def timeline(visits: pd.DataFrame) -> go.Figure:
         return (f"✓ {WITHIN[0]}", WITHIN[1]) if row["within_target"] else (f"✕ {OVER[0]}", OVER[1])
 
     visits = visits.assign(
-        name=[f"{label or '–'}. {activity[:40]}{'…' if len(activity) > 40 else ''}"
+        name=[f"{label}. {activity[:40]}{'…' if len(activity) > 40 else ''}"
               + (f" (ke-{p})" if p > 1 else "")
               for label, activity, p in zip(visits["label"], visits["activity"],
                                             visits["pass_no"], strict=True)])
@@ -126,7 +126,7 @@ def case_detail(case_id: int) -> None:
     columns[0].metric("Status", STATUS_LABELS[header.status])
     columns[1].metric("Kemajuan", f"{header.progress:.0%}")
     if header.status == "active":
-        columns[2].metric("Langkah berjalan", f"{header.current_seq} ({header.current_role})")
+        columns[2].metric("Langkah berjalan", f"{header.current_label} ({header.current_role})")
     st.progress(header.progress)
     st.caption(f"Dimulai {format_wib(header.started_at)}"
                + (f" · berakhir {format_wib(header.ended_at)}" if header.ended_at else ""))
@@ -145,7 +145,6 @@ def case_detail(case_id: int) -> None:
     shown = trail.assign(**{
         "Waktu kejadian": trail["Waktu kejadian"].map(format_wib),
         "Dicatat pada": trail["Dicatat pada"].map(format_wib),
-        "Langkah": trail["Langkah"].map(lambda seq: "–" if pd.isna(seq) else str(seq)),
     })
     st.dataframe(shown, hide_index=True, width="stretch")
 

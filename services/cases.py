@@ -46,6 +46,7 @@ class CaseHeader:
     last_event_at: datetime
     steps_total: int
     current_seq: int | None
+    current_label: str | None
     current_role: str | None
     progress: float
 
@@ -73,7 +74,8 @@ def case_header(session: Session, *, case_id: int) -> CaseHeader:
     total = session.scalar(select(func.count()).select_from(Step)
                            .where(Step.sop_version_id == case.sop_version_id))
     current = session.execute(
-        select(Visit.seq, Role.name).join(Role, Visit.role_id == Role.id)
+        select(Visit.seq, Role.name, Step.label).join(Role, Visit.role_id == Role.id)
+        .join(Step, Visit.step_id == Step.id)
         .where(Visit.case_id == case_id).order_by(Visit.id.desc()).limit(1)).first()
     current_seq = current[0] if current and case.status != "completed" else None
     return CaseHeader(
@@ -81,6 +83,7 @@ def case_header(session: Session, *, case_id: int) -> CaseHeader:
         version=version, status=case.status, period_label=case.period_label, unit_name=unit,
         started_at=case.started_at, ended_at=case.ended_at, cancel_reason=case.cancel_reason,
         last_event_at=case.last_event_at, steps_total=total, current_seq=current_seq,
+        current_label=current[2] if current_seq is not None and current else None,
         current_role=current[1] if current and case.status == "active" else None,
         progress=progress_of(case.status, current_seq, total),
     )
@@ -127,6 +130,9 @@ def audit_trail(session: Session, *, case_id: int) -> pd.DataFrame:
         .where(Event.case_id == case_id).order_by(Event.event_no)).all()
     numbers = dict(session.execute(select(Event.id, Event.event_no)
                                    .where(Event.case_id == case_id)).all())
+    labels = dict(session.execute(
+        select(Step.seq, Step.label).join(Case, Case.sop_version_id == Step.sop_version_id)
+        .where(Case.id == case_id)).all())
     records = []
     for (number, kind, seq, occurred, recorded, role, performer_name, recorder_name, unit,
          note, details, corrects) in rows:
@@ -142,7 +148,8 @@ def audit_trail(session: Session, *, case_id: int) -> pd.DataFrame:
             role, performer_name or names.get("performer"), unit) if part)
         records.append({
             "No.": number, "Waktu kejadian": occurred, "Kejadian": what,
-            "Langkah": seq, "Pelaksana": performed or "–",
+            "Langkah": labels.get(seq, "–") if seq is not None else "–",
+            "Pelaksana": performed or "–",
             "Dicatat oleh": recorder_name or names.get("recorded_by") or "–",
             "Dicatat pada": recorded, "Catatan": note or "",
             "Kelengkapan": ", ".join((details or {}).get("kelengkapan", [])),
@@ -150,7 +157,7 @@ def audit_trail(session: Session, *, case_id: int) -> pd.DataFrame:
         })
     return pd.DataFrame(records, columns=["No.", "Waktu kejadian", "Kejadian", "Langkah",
                                           "Pelaksana", "Dicatat oleh", "Dicatat pada", "Catatan",
-                                          "Kelengkapan", "Output"]).astype({"Langkah": "Int64"})
+                                          "Kelengkapan", "Output"])
 
 
 def list_cases(session: Session, *, status: str | None = None, sop_code: str | None = None,

@@ -9,11 +9,18 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from services.catalog.definition import SopDef, StepDef
-from services.catalog.reading import has_decision_wording, return_role_named, role_mentions
+from services.catalog.reading import (
+    first_performer,
+    handoff_target,
+    has_decision_wording,
+    return_role_named,
+    role_mentions,
+    senders,
+)
 from services.catalog.roles import alias_of, canonical_role
 
 Severity = Literal["error", "warning", "info"]
@@ -30,10 +37,11 @@ class Finding:
     severity: Severity
     kind: str
     message: str
-    step: int | None = None
+    step: int | None = None  # seq
+    label: str | None = None  # the step's label (definition.step_labels), set by lint()
 
     def line(self) -> str:
-        where = f"langkah {self.step}" if self.step is not None else "-"
+        where = f"langkah {self.label or self.step}" if self.step is not None else "-"
         return f"{SEVERITY_LABELS[self.severity]:<10} {self.sop_code:<28} {where:<11} {self.message}"
 
 
@@ -44,11 +52,15 @@ def lint(sops: Sequence[SopDef]) -> list[Finding]:
         findings += _numbering(sop)
         findings += _mutu_baku(sop)
         findings += _roles_in_text(sop)
+        findings += _performers(sop)
         findings += _decisions(sop)
         findings += _idle_lanes(sop)
         findings += _header_typos(sop)
     findings += _approver_variants(sops)
     order = {sop.code: index for index, sop in enumerate(sops)}
+    labels = {sop.code: sop.labels() for sop in sops}
+    findings = [replace(f, label=labels[f.sop_code][f.step]) if f.step is not None else f
+                for f in findings]
     return sorted(findings, key=lambda f: (order[f.sop_code], f.step or 0))
 
 
@@ -56,7 +68,7 @@ def _numbering(sop: SopDef) -> Iterable[Finding]:
     for step in sop.steps:
         if step.label is None:
             yield Finding(sop.code, "warning", "unnumbered",
-                          f"baris tanpa nomor di tabel sumber (dibaca sebagai langkah {step.seq})",
+                          f"baris tanpa nomor di tabel sumber (diberi label {sop.label(step.seq)})",
                           step.seq)
     numbers = [int(s.label) for s in sop.steps if s.label is not None and s.label.isdigit()]
     for number, count in sorted(Counter(numbers).items()):
@@ -99,6 +111,35 @@ def _roles_in_text(sop: SopDef) -> Iterable[Finding]:
             elif alias is not None:
                 yield Finding(sop.code, "info", "role-alias",
                               f"'{phrase}' dibaca sebagai lajur {role}", step.seq)
+
+
+def _performers(sop: SopDef) -> Iterable[Finding]:
+    """Where the text does not say who performs a step (the source lost its swimlane marks):
+    the performer changes without a hand-off, or against the hand-off the text names."""
+    labels = sop.labels()
+    for index, step in enumerate(sop.steps):
+        following = sop.steps[index + 1] if index + 1 < len(sop.steps) else None
+        if step.role is None or (following is not None
+                                 and step.role in senders(following.activity)):
+            continue  # "... dari <role>" in the next step says who did this one
+        if index == 0:
+            expected = first_performer(step.activity, sop.lanes)
+            if step.role != expected:
+                yield Finding(sop.code, "info", "performer-unmarked",
+                              f"teks tidak menyebut Pelaksana langkah pertama (tanda lajur tidak "
+                              f"ada); dibaca {step.role}, bukan lajur pertama {expected}",
+                              step.seq)
+            continue
+        previous = sop.steps[index - 1]
+        handed = handoff_target(previous.activity)
+        if handed in sop.lanes and handed != step.role:
+            yield Finding(sop.code, "warning", "performer-against-handoff",
+                          f"langkah {labels[previous.seq]} menyerahkan kepada {handed}, tetapi "
+                          f"Pelaksana langkah ini {step.role}", step.seq)
+        elif handed not in sop.lanes and step.role != previous.role:
+            yield Finding(sop.code, "info", "performer-unmarked",
+                          f"Pelaksana berganti dari {previous.role} ke {step.role} tanpa serah "
+                          "terima di teks (tanda lajur tidak ada)", step.seq)
 
 
 def _nearest_before(sop: SopDef, step: StepDef, role: str) -> int | None:
@@ -150,7 +191,7 @@ def _header_typos(sop: SopDef) -> Iterable[Finding]:
     for line in sop.identity.instansi:
         match = _REPEATED_WORD.search(line)
         if match:
-            yield Finding(sop.code, "info", "repeated-word",
+            yield Finding(sop.code, "warning", "repeated-word",
                           f"kop instansi mengulang kata '{match.group(1)}': '{line}'")
 
 

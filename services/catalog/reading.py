@@ -17,6 +17,7 @@ _DECISION_WORDING = re.compile(
 _HANDOFF = re.compile(
     rf"(?:\bkepada|\bke|\bmemerintahkan)\s+(?P<role>{ROLE_PHRASE_PATTERN})\b", re.IGNORECASE
 )
+_COMMAND = re.compile(rf"\bmemerintahkan\s+(?P<role>{ROLE_PHRASE_PATTERN})\b", re.IGNORECASE)
 _RECEIVED_FROM = re.compile(rf"\bdari\s+(?P<role>{ROLE_PHRASE_PATTERN})\b", re.IGNORECASE)
 _MENTION = re.compile(
     rf"(?:\bkepada|\bke|\bmemerintahkan|\bdari)\s+(?P<role>{ROLE_PHRASE_PATTERN})\b",
@@ -61,3 +62,15 @@ def role_mentions(activity: str) -> Iterator[str]:
         if phrase.casefold() not in seen:
             seen.add(phrase.casefold())
             yield phrase
+
+
+def first_performer(activity: str, lanes: list[str] | tuple[str, ...]) -> str | None:
+    """Step 1 has no predecessor: the first lane, unless the text says it receives from it."""
+    received_from = senders(activity)
+    return next((lane for lane in lanes if lane not in received_from), None)
+
+
+def commanded_role(activity: str) -> str | None:
+    """The lane the text orders to do the work ("memerintahkan pelaksana untuk ...")."""
+    match = _COMMAND.search(activity)
+    return canonical_role(match.group("role")) if match else None

@@ -2,9 +2,20 @@
 catalog definitions, ready to be written as `sops/*.yaml` for review.
 
 The source table lost its swimlane marks, so the importer reads the performer of each step from
-the hand-offs in the text ("... diserahkan kepada Sekretaris" makes the Sekretaris the
-performer of the next step) and says so in `interpretation_note`. A reviewer confirms it; the
-linter points at what remains doubtful.
+the text, in this order, and says so in `interpretation_note`:
+
+1. a hand-off ("... diserahkan kepada Sekretaris") makes the Sekretaris the performer of the
+   next step; without one the performer carries on; step 1 is the first lane that the text
+   does not name as a sender;
+2. a step that receives "dari Bidang" follows a step of the Bidang (when nothing stronger
+   named that step's performer);
+3. whoever reviews is not whom the work is returned to ("dikembalikan kepada pelaksana"), nor
+   whom it hands to: such a step falls to the one who delegated the work to them;
+4. a decision that does not name where the work goes back ("jika belum lengkap ...") returns
+   to the step before it; the Bidang lane stands for every Bidang (a multi-unit step).
+
+A reviewer confirms the reading; the linter points at what remains doubtful
+(docs/catalog.md).
 
 Mutu Baku cells do not always sit under their headers and stray flowchart labels ("T", "Y")
 sit in lane columns, so the Waktu cell is found by its form; Kelengkapan is the text cell just
@@ -22,7 +33,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from services.catalog.definition import Approver, CatalogError, Decision, Identity, SopDef, StepDef
-from services.catalog.reading import handoff_target, return_role_named, senders
+from services.catalog.reading import (
+    commanded_role,
+    first_performer,
+    handoff_target,
+    has_decision_wording,
+    return_role_named,
+    senders,
+)
 from services.catalog.roles import canonical_role
 from services.catalog.waktu import WaktuError, looks_like_waktu, parse_waktu
 
@@ -194,59 +212,110 @@ def _mutu_baku(row: Row, table: ImportedTable) -> tuple[str, str, str, str]:
     return (before[-1] if before else "", cell(waktu_at), cell(waktu_at + 1), cell(waktu_at + 2))
 
 
-def _first_performer(activity: str, lanes: list[str]) -> str | None:
-    """Step 1 has no predecessor: the first lane, unless the text says it receives from it."""
-    received_from = senders(activity)
-    return next((lane for lane in lanes if lane not in received_from), None)
+@dataclass
+class _Reading:
+    role: str | None
+    reason: str
+    strong: bool  # named by the text (a hand-off into this step), not carried or guessed
+
+
+def _read_performers(activities: list[str], labels: list[str], lanes: list[str]) -> list[_Reading]:
+    """The performer of every step, by the rules of the module docstring."""
+    readings: list[_Reading] = []
+    for index, activity in enumerate(activities):
+        if index == 0:
+            readings.append(_Reading(first_performer(activity, lanes),
+                                     "langkah pertama: lajur pertama yang tidak disebut sebagai "
+                                     "pengirim", False))
+            continue
+        previous = readings[-1]
+        handed_to = handoff_target(activities[index - 1])
+        if handed_to in lanes:
+            readings.append(_Reading(handed_to, f"langkah {labels[index - 1]} menyerahkan "
+                                                f"kepada {handed_to}", True))
+        else:
+            readings.append(_Reading(previous.role, f"tidak ada serah terima di langkah "
+                                                    f"{labels[index - 1]}, Pelaksana sama", False))
+    for index in range(len(activities) - 1):  # rule 2: "dari X" in the next step
+        sent_by = [role for role in senders(activities[index + 1]) if role in lanes]
+        if len(sent_by) == 1 and not readings[index].strong and readings[index].role != sent_by[0]:
+            readings[index] = _Reading(sent_by[0], f"langkah {labels[index + 1]} menerima dari "
+                                                   f"{sent_by[0]}", True)
+    for index, activity in enumerate(activities):  # rule 3: not to oneself
+        reading = readings[index]
+        handed = _delegation(readings[:index], activities[:index], reading.role)
+        if reading.strong or handed is None:
+            continue
+        delegator, ordered = handed
+        returned = return_role_named(activity)
+        # Work handed to (or received from) the carried performer is someone else's step; work
+        # returned to the lane that was ordered to do it is reviewed by whoever ordered it.
+        if reading.role in senders(activity) | {handoff_target(activity)} or (
+                ordered and returned is not None and returned[1] == reading.role):
+            readings[index] = _Reading(delegator, f"{reading.role} tidak memeriksa atau menerima "
+                                                  f"pekerjaannya sendiri; dibaca sebagai "
+                                                  f"{delegator} yang menugasinya", False)
+    return readings
+
+
+def _delegation(readings: list[_Reading], activities: list[str],
+                role: str | None) -> tuple[str, bool] | None:
+    """Who last handed work to `role`, and whether they ordered it ("memerintahkan")."""
+    for reading, activity in zip(reversed(readings), reversed(activities), strict=True):
+        if handoff_target(activity) == role and reading.role not in (role, None):
+            return reading.role, commanded_role(activity) == role  # type: ignore[return-value]
+    return None
 
 
 def _sop_from_table(table: ImportedTable, *, source: str) -> SopDef:
     lanes = _lanes(table)
     identity, name = _identity(table.identity_rows)
     name = name or table.title
+    activities = [plain(row[1]) for row in table.rows]
+    labels = [plain(row[0]) or f"(baris {seq})" for seq, row in enumerate(table.rows, start=1)]
+    readings = _read_performers(activities, labels, lanes)
     steps: list[StepDef] = []
-    performer: str | None = None
-    reason = ""
-    for seq, row in enumerate(table.rows, start=1):
-        activity = plain(row[1])
-        label = plain(row[0]) or None
+    for seq, (row, activity, reading) in enumerate(zip(table.rows, activities, readings,
+                                                       strict=True), start=1):
         kelengkapan, waktu, output, ket = _mutu_baku(row, table)
         try:
             target = parse_waktu(waktu)
         except WaktuError as error:
             raise CatalogError(source, str(error), step=seq, field="waktu") from None
-        if seq == 1:
-            performer = _first_performer(activity, lanes)
-            reason = "langkah pertama: lajur pertama yang tidak disebut sebagai pengirim"
+        note = f"Pelaksana dibaca dari teks ({reading.reason}); periksa."
+        if reading.role == "Bidang":
+            note += " Lajur Bidang dibaca sebagai setiap Bidang: diserahkan per unit."
         steps.append(StepDef(
-            seq=seq, label=label, activity=activity, role=performer, kelengkapan=kelengkapan,
-            waktu=waktu, target=target, output=output, ket=ket,
-            interpretation_note=f"Pelaksana dibaca dari teks ({reason}); periksa.",
+            seq=seq, label=plain(row[0]) or None, activity=activity, role=reading.role,
+            kelengkapan=kelengkapan, waktu=waktu, target=target, output=output, ket=ket,
+            multi_unit=reading.role == "Bidang", interpretation_note=note,
         ))
-        handed_to = handoff_target(activity)
-        if handed_to is not None and handed_to in lanes:
-            performer, reason = handed_to, f"langkah {seq} menyerahkan kepada {handed_to}"
-        else:
-            reason = f"tidak ada serah terima di langkah {seq}, Pelaksana sama"
     steps = _with_decisions(steps)
     return SopDef(code=sop_code_for(name), name=name, lanes=tuple(lanes), steps=tuple(steps),
                   identity=identity, source=source)
 
 
 def _with_decisions(steps: list[StepDef]) -> list[StepDef]:
-    """A "dikembalikan kepada X" step returns to the nearest preceding step performed by X."""
+    """A "dikembalikan kepada X" step returns to the nearest preceding step performed by X; a
+    decision that names no one ("jika belum lengkap, ... dilengkapi") to the step before it."""
     result = []
     for step in steps:
-        named = return_role_named(step.activity)
-        if named is None or step.seq == len(steps):
+        if step.seq == len(steps) or not has_decision_wording(step.activity):
             result.append(step)
             continue
-        role = named[1]
-        target = next((s.seq for s in reversed(steps[: step.seq - 1]) if s.role == role), None)
+        named = return_role_named(step.activity)
+        if named is None:
+            target: int | None = step.seq - 1 if step.seq > 1 else None
+            why = "teks tidak menyebut kepada siapa dikembalikan: ke langkah sebelumnya"
+        else:
+            target = next((s.seq for s in reversed(steps[: step.seq - 1]) if s.role == named[1]),
+                          None)
+            why = f"dikembalikan kepada {named[0]}: langkah terdekat oleh {named[1]}"
         if target is None:
             result.append(step)
             continue
-        result.append(replace(step, decision=Decision(approve=step.seq + 1, return_to=target)))
+        result.append(replace(step, decision=Decision(approve=step.seq + 1, return_to=target),
+                              interpretation_note=f"{step.interpretation_note} Keputusan: {why}."))
     return result
 
 

@@ -156,6 +156,12 @@ def test_messages_name_steps_by_their_printed_labels(signed_in, app_database) ->
     run_ok(app)
     assert app.success[0].value.startswith("Tercatat: langkah 6 selesai pada")
     assert app.success[0].value.endswith("Berikutnya: langkah 8, dipegang Fungsional.")
+    detail = signed_in("fungsional", "kasus", kasus=str(case))
+    trail = detail.dataframe[0].value
+    assert list(trail["Langkah"]) == ["–", "1", "2", "3", "4", "6"]  # as printed, not 1-5
+    assert detail.main.metric[2].value == "8 (Fungsional)"
+    (timeline,) = detail.get("plotly_chart")
+    assert "6. Melaksanakan Rapat" in timeline.proto.spec and "nan" not in timeline.proto.spec
 
 
 def test_a_multi_unit_submission_names_the_units_still_missing(signed_in, app_database) -> None:

@@ -34,11 +34,13 @@ def test_curated_catalog_keeps_the_source_findings_but_no_unresolved_decision() 
     findings = lint(read_catalog(catalog_files(CATALOG_DIR)))
     kinds = {f.kind for f in findings}
     assert {"duplicate-number", "numbering-gap", "unnumbered", "role-typo",
-            "approver-name-variant"} <= kinds
+            "performer-against-handoff", "performer-unmarked"} <= kinds
+    # The seed's typos in the identity block are corrected in the catalog.
+    assert not kinds & {"approver-name-variant", "repeated-word"}
     assert not kinds & {"decision-missing", "return-target-mismatch", "return-target-unresolved"}
 
 
-def _sop(*steps: StepDef, lanes=("Sekretaris", "Fungsional")) -> SopDef:  # type: ignore[no-untyped-def]
+def _sop(*steps: StepDef, lanes=("Fungsional", "Sekretaris")) -> SopDef:  # type: ignore[no-untyped-def]
     return SopDef(code="contoh", name="Contoh", lanes=lanes, steps=steps)
 
 
@@ -51,15 +53,17 @@ def test_clean_sop_has_no_findings() -> None:
     sop = _sop(
         _step(1, "Fungsional", "Menyusun konsep dan menyampaikan kepada Sekretaris"),
         _step(2, "Sekretaris", "Memeriksa konsep, jika tidak setuju dikembalikan kepada "
-              "Fungsional, jika setuju diparaf", decision=Decision(3, 1)),
+              "Fungsional, jika setuju diparaf dan diserahkan kepada Fungsional",
+              decision=Decision(3, 1)),
         _step(3, "Fungsional", "Mengarsipkan"),
     )
     assert lint([sop]) == []
 
 
 def test_decision_wording_without_a_configured_decision_is_reported() -> None:
-    sop = _sop(_step(1, "Fungsional"),
-               _step(2, "Sekretaris", "Memeriksa, jika tidak setuju dikembalikan kepada Fungsional"),
+    sop = _sop(_step(1, "Fungsional", "Menyusun laporan dan menyampaikan kepada Sekretaris"),
+               _step(2, "Sekretaris", "Memeriksa, jika tidak setuju dikembalikan kepada "
+                     "Fungsional, jika setuju diserahkan kepada Fungsional"),
                _step(3, "Fungsional"))
     assert _kinds(lint([sop])) == {("contoh", "decision-missing", 2)}
 
@@ -84,6 +88,24 @@ def test_role_named_in_text_but_not_a_lane_is_reported() -> None:
                lanes=("Sekretaris",))
     (finding,) = lint([sop])
     assert finding.kind == "role-not-lane" and "Pengadministrasi" in finding.message
+
+
+def test_performers_the_text_does_not_give_are_reported() -> None:
+    sop = _sop(_step(1, "Sekretaris", "Menyusun dan menyampaikan kepada Fungsional"),
+               _step(2, "Sekretaris", "Memeriksa"),  # handed to Fungsional, not Sekretaris
+               _step(3, "Fungsional", "Mengarsipkan"),  # a change without a hand-off
+               _step(4, "Sekretaris", "Menerima"),
+               _step(5, "Fungsional", "Menghimpun dari Sekretaris"))  # "dari" names step 4
+    assert {(kind, step) for _, kind, step in _kinds(lint([sop]))} == {
+        ("performer-unmarked", 1), ("performer-against-handoff", 2),
+        ("performer-unmarked", 3), ("performer-unmarked", 5)}
+
+
+def test_a_repeated_word_in_the_agency_header_is_reported() -> None:
+    sop = replace(_sop(_step(1, "Fungsional")), identity=Identity(
+        instansi=("PEMERINTAH PROVINSI KALIMANTAN BARAT BARAT",)))
+    (finding,) = [f for f in lint([sop]) if f.kind != "idle-lane"]
+    assert (finding.kind, finding.severity) == ("repeated-word", "warning")
 
 
 def test_approver_variants_are_compared_by_nip() -> None:

@@ -71,6 +71,8 @@ st.dataframe(pd.DataFrame({
         format="percent", min_value=0, max_value=1)})
 
 st.subheader("Tugas tertunda per Pelaksana")
+st.caption("Pada waktu acuan; langkah yang diserahkan per unit dihitung satu tugas untuk setiap "
+           "unit yang belum menyerahkan.")
 queue = dashboards.backlog(state, unit_names={u.id: u.name for u in units})
 if queue.empty:
     st.success("Tidak ada langkah yang tertunda untuk SOP ini.")

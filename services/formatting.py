@@ -20,6 +20,13 @@ def format_wib(instant: datetime) -> str:
     return f"{local.day} {MONTHS_SHORT[local.month - 1]} {local.year} {local:%H.%M} WIB"
 
 
+def format_percent(value: float | None, *, digits: int = 1) -> str:
+    """A share as "63,6%" (decimal comma); "–" when there is none."""
+    if value is None or value != value:
+        return "–"
+    return f"{value:.{digits}%}".replace(".", ",")
+
+
 def format_minutes(minutes: float | None) -> str:
     """Working minutes as "1 hari 2 jam 5 menit" (a working day is 450 minutes)."""
     if minutes is None:

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from services.formatting import format_minutes
+from services.formatting import format_percent as percent
 from ui.format import OVER, SLA, WITHIN, sla_label
 
 LAYOUT = {"separators": ",.", "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
@@ -17,10 +18,6 @@ LAYOUT = {"separators": ",.", "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
 
 def short(text: str, length: int = 38) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
-
-
-def percent(value: float | None) -> str:
-    return "–" if value is None or pd.isna(value) else f"{value:.1%}".replace(".", ",")
 
 
 def compliance_by_sop(table: pd.DataFrame, *, target: float) -> go.Figure:

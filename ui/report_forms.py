@@ -80,6 +80,22 @@ def monitoring_editor(form: MonitoringForm, *, actor: Actor, may_save: bool, cit
     })
     key = f"tabel7-{form.sop.code}-{form.period.text}"
     with st.form(key):
+        st.markdown("**Baris SOP ini pada Tabel 7**")
+        st.caption("Tabel 7 berisi satu baris untuk setiap SOP unit kerja; rincian per langkah di "
+                   "bawahnya menjadi lampirannya.")
+        options = list(ASSESSMENTS)
+        assessment = st.selectbox(
+            "Penilaian Terhadap Penerapan", options, key=f"{key}-penilaian",
+            index=options.index(form.summary.assessment) if form.summary.assessment else None,
+            placeholder="Pilih penilaian", disabled=not may_save)
+        left, right = st.columns(2)
+        summary_note = left.text_area("Catatan Hasil Penilaian", value=form.summary.note,
+                                      max_chars=2000, key=f"{key}-catatan",
+                                      disabled=not may_save)
+        summary_action = right.text_area("Tindakan yang Harus Diambil",
+                                         value=form.summary.action, max_chars=2000,
+                                         key=f"{key}-tindakan", disabled=not may_save)
+        st.markdown("**Lampiran: penilaian per langkah**")
         edited = st.data_editor(
             table, key=f"{key}-editor", hide_index=True, width="stretch", num_rows="fixed",
             disabled=["No.", "Prosedur"] + ([] if may_save else list(table.columns)),
@@ -104,7 +120,9 @@ def monitoring_editor(form: MonitoringForm, *, actor: Actor, may_save: bool, cit
                  "action": row["Tindakan yang Harus Diambil"]}
                 for row in edited.to_dict("records")]
         _save(save_monitoring, f"Tabel 7 {form.sop.name} ({form.period.label}) disimpan.",
-              actor=actor, code=form.sop.code, period=form.period, rows=rows)
+              actor=actor, code=form.sop.code, period=form.period, rows=rows,
+              summary={"assessment": assessment, "note": summary_note,
+                       "action": summary_action})
     _downloads(f"tabel7-{form.sop.code}-{form.period.text}",
                lambda: monitoring_pdf([form], city=city, day=day),
                lambda: monitoring_workbook([form]))

@@ -110,10 +110,37 @@ def _form_sheet(book: Workbook, form: MonitoringForm | EvaluationForm, title: st
 
 
 def monitoring_workbook(forms: Sequence[MonitoringForm]) -> bytes:
+    """Tabel 7 as the regulation prints it (a row per SOP), then a sheet per SOP: its annex,
+    the assessment of every step with the figures behind it."""
     book, taken = Workbook(), set[str]()
     book.remove(book.active)
-    for form in forms:
-        sheet, top = _form_sheet(book, form, "Tabel 7 Monitoring Pelaksanaan SOP AP", taken)
+    if forms:
+        first = forms[0]
+        saved = [form.saved for form in forms if form.saved is not None]
+        sheet = _titled(book, "Tabel 7", "Tabel 7 Monitoring Pelaksanaan SOP AP",
+                        f"{first.period.label} · " + (
+                            f"disimpan terakhir oleh {max(saved, key=lambda by: by.at).full_name}"
+                            if saved else "draf dari data pelaksanaan"), taken)
+        row = 3
+        for line in first.sop.identity.instansi:
+            sheet.cell(row=row, column=1, value=line).font = Font(bold=True)
+            row += 1
+        after = _table(
+            sheet, top=row + 1,
+            headings=("No.", "Prosedur", "Nomor SOP", "Penilaian Terhadap Penerapan",
+                      "Catatan Hasil Penilaian", "Tindakan yang Harus Diambil", "Paraf Penilai",
+                      "Kepatuhan", "Tingkat pengembalian"),
+            rows=([number, form.sop.name, form.sop.identity.nomor_sop or "-",
+                   form.summary.assessment or "Belum dinilai", form.summary.note,
+                   form.summary.action, "", form.summary.measured.compliance,
+                   form.summary.measured.return_rate]
+                  for number, form in enumerate(forms, start=1)),
+            widths=(6, 40, 20, 18, 48, 40, 10, 11, 12),
+            formats=(None, None, None, None, None, None, None, PERCENT, PERCENT))
+        sheet.cell(row=after + 1, column=2, value=_threshold_line(first))
+    for number, form in enumerate(forms, start=1):
+        sheet, top = _form_sheet(book, form, f"Lampiran Tabel 7 nomor {number}: penilaian per "
+                                             "langkah", taken)
         after = _table(
             sheet, top=top,
             headings=("No.", "Prosedur", "Penilaian Terhadap Penerapan", "Catatan Hasil Penilaian",
@@ -124,10 +151,13 @@ def monitoring_workbook(forms: Sequence[MonitoringForm]) -> bytes:
                    row.measured.compliance, row.measured.returns] for row in form.rows),
             widths=(6, 50, 18, 40, 34, 10, 11, 11, 11, 12),
             formats=(None, None, None, None, None, None, NUMBER, NUMBER, PERCENT, NUMBER))
-        sheet.cell(row=after + 1, column=2,
-                   value=f"Ambang: kepatuhan ≥ {form.thresholds.min_compliance:.0%}, "
-                         f"pengembalian ≤ {form.thresholds.max_return_rate:.0%} dari keputusan")
+        sheet.cell(row=after + 1, column=2, value=_threshold_line(form))
     return _bytes(book)
+
+
+def _threshold_line(form: MonitoringForm) -> str:
+    return (f"Ambang: kepatuhan ≥ {form.thresholds.min_compliance:.0%}, pengembalian ≤ "
+            f"{form.thresholds.max_return_rate:.0%} dari keputusan")
 
 
 def evaluation_workbook(forms: Sequence[EvaluationForm]) -> bytes:

@@ -1,6 +1,11 @@
-"""The PermenPAN-RB 35/2012 forms (DESIGN section 11): Tabel 7 Monitoring Pelaksanaan SOP AP,
-pre-filled from the measured figures, and the seven-criteria Evaluasi SOP AP; both edited by an
-evaluator and saved per SOP and period (every save is kept, the latest is the form)."""
+"""The PermenPAN-RB 35/2012 forms (docs/reports.md): Tabel 7 Monitoring Pelaksanaan SOP AP and
+the seven-criteria Evaluasi SOP AP, edited by an evaluator and saved per SOP and period (every
+save is kept, the latest is the form).
+
+Tabel 7 is filled as the regulation prints it: column 2 ("Prosedur") holds the SOP AP
+monitored, so the form has a row per SOP of the unit for the period (Berjalan / Tidak berjalan
+dengan baik, Catatan, Tindakan, Paraf Penilai). Each SOP's row is pre-filled from that SOP's
+figures, and its per-step table, pre-filled from each step's, is the annex that supports it."""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from services.accounts import Actor
 from services.catalog.definition import SopDef
 from services.catalog.store import CatalogEntry, current_catalog
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.formatting import format_percent
 from services.metrics import Metrics, SopMetrics, StepMetrics
 from services.periods import PeriodChoice
 from services.settings import get_setting
@@ -140,16 +146,84 @@ class SavedBy:
 
 
 @dataclass(frozen=True)
+class SopAssessment:
+    """What the SOP's figures for the period say, and the draft of its Tabel 7 row."""
+
+    compliance: float | None
+    return_rate: float | None
+    assessment: str | None  # None: nothing ended in the period, nothing to judge
+    note: str
+    action: str
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """The SOP's row in the regulation's Tabel 7."""
+
+    measured: SopAssessment
+    assessment: str | None
+    note: str
+    action: str
+
+
+@dataclass(frozen=True)
 class MonitoringForm:
     sop: SopDef
     period: PeriodChoice
     thresholds: Thresholds
-    rows: tuple[MonitoringRow, ...]
+    summary: SummaryRow
+    rows: tuple[MonitoringRow, ...]  # the annex: one per step
     saved: SavedBy | None
 
     @property
     def complete(self) -> bool:
-        return all(row.assessment is not None for row in self.rows)
+        return self.summary.assessment is not None and all(
+            row.assessment is not None for row in self.rows)
+
+
+def assess_sop(sop: SopMetrics, *, steps: Sequence[MonitoringRow], thresholds: Thresholds,
+               closed: bool) -> SopAssessment:
+    """The pre-filled row of the SOP: it runs well when its visits within the Mutu Baku reach
+    the minimum and its returns stay at or under the maximum of its decisions; the note names
+    the steps that do not (the annex shows them)."""
+    figures = sop.totals
+    compliance, return_rate = figures.compliance_rate, figures.return_rate
+    running = (f"{figures.cases_active} kasus masih berjalan "
+               f"{'pada akhir periode' if closed else 'saat ini'}")
+    if not figures.visits_ended:
+        note = "Belum ada langkah yang selesai pada periode ini"
+        return SopAssessment(compliance=None, return_rate=None, assessment=None,
+                             note=f"{note}; {running}." if figures.cases_active else f"{note}.",
+                             action="")
+    late = compliance is not None and compliance < thresholds.min_compliance
+    returned = return_rate is not None and return_rate > thresholds.max_return_rate
+    facts = []
+    if figures.visits_with_target:
+        facts.append(f"{figures.within_target} dari {figures.visits_with_target} kunjungan "
+                     f"langkah dalam Mutu Baku ({format_percent(compliance)})")
+    if figures.decisions:
+        facts.append(f"{figures.returns} pengembalian dari {figures.decisions} keputusan")
+    facts.append(f"{figures.cases_completed} kasus selesai")
+    if figures.cases_active:
+        facts.append(running)
+    weak = [row.number for row in steps if row.measured.assessment == NOT_GOOD]
+    if weak:
+        facts.append(f"langkah {_joined(weak)} belum berjalan dengan baik (lihat lampiran)")
+    actions = []
+    if late:
+        actions.append("Telusuri keterlambatan" + (f" di langkah {_joined(weak)}" if weak else "")
+                       + " dan beban Pelaksana; tinjau Mutu Baku bila tidak realistis")
+    if returned:
+        actions.append("Perjelas persyaratan dan kelengkapan sebelum diajukan agar "
+                       "pengembalian berkurang")
+    return SopAssessment(compliance=compliance, return_rate=return_rate,
+                         assessment=NOT_GOOD if late or returned else GOOD,
+                         note="; ".join(facts) + ".",
+                         action=". ".join(actions) + ("." if actions else ""))
+
+
+def _joined(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} dan {items[-1]}"
 
 
 def _sop_metrics(metrics: Metrics, code: str) -> SopMetrics:
@@ -177,7 +251,8 @@ def monitoring_form(session: Session, *, entry: CatalogEntry, period: PeriodChoi
     """The Tabel 7 of an SOP for a period: the saved form when there is one (rows not in it
     keep their draft), otherwise the draft from `metrics` (computed for that period)."""
     thresholds = Thresholds.of(session)
-    figures = {step.seq: step for step in _sop_metrics(metrics, entry.sop.code).steps}
+    sop_metrics = _sop_metrics(metrics, entry.sop.code)
+    figures = {step.seq: step for step in sop_metrics.steps}
     saved = _latest(session, kind="monitoring", code=entry.sop.code, period=period)
     edited = {row["seq"]: row for row in saved[0]["rows"]} if saved else {}
     rows = []
@@ -193,8 +268,16 @@ def monitoring_form(session: Session, *, entry: CatalogEntry, period: PeriodChoi
             row = replace(row, assessment=kept["assessment"], note=kept["note"],
                           action=kept["action"])
         rows.append(row)
-    return MonitoringForm(sop=entry.sop, period=period, thresholds=thresholds, rows=tuple(rows),
-                          saved=saved[1] if saved else None)
+    measured = assess_sop(sop_metrics, steps=rows, thresholds=thresholds,
+                          closed=metrics.as_of >= period.bounds()[1])
+    kept = saved[0].get("summary") if saved else None
+    summary = SummaryRow(measured=measured, assessment=measured.assessment, note=measured.note,
+                         action=measured.action)
+    if kept:
+        summary = replace(summary, assessment=kept["assessment"], note=kept["note"],
+                          action=kept["action"])
+    return MonitoringForm(sop=entry.sop, period=period, thresholds=thresholds, summary=summary,
+                          rows=tuple(rows), saved=saved[1] if saved else None)
 
 
 def _clean(text: Any, what: str) -> str:
@@ -223,11 +306,18 @@ def _store(session: Session, *, actor: Actor, kind: str, entry: CatalogEntry,
 
 
 def save_monitoring(session: Session, *, actor: Actor, code: str, period: PeriodChoice,
-                    rows: Sequence[Mapping[str, Any]], now: datetime) -> None:
-    """Save the evaluator's Tabel 7: per step seq, assessment, note and action. Every step must
-    be assessed."""
+                    summary: Mapping[str, Any], rows: Sequence[Mapping[str, Any]],
+                    now: datetime) -> None:
+    """Save the evaluator's Tabel 7 of an SOP: its row (assessment, note, action) and, in the
+    annex, the same per step seq. The SOP and every step must be assessed."""
     require_evaluator(actor)
     entry = _entry(session, code)
+    if summary.get("assessment") not in ASSESSMENTS:
+        raise InvalidInput(f"SOP {entry.sop.name}: pilih penilaian \"{GOOD}\" atau "
+                           f"\"{NOT_GOOD}\".")
+    kept_summary = {"assessment": summary["assessment"],
+                    "note": _clean(summary.get("note"), "Catatan SOP"),
+                    "action": _clean(summary.get("action"), "Tindakan SOP")}
     by_seq = {int(row["seq"]): row for row in rows}
     stored = []
     labels = entry.sop.labels()
@@ -241,7 +331,7 @@ def save_monitoring(session: Session, *, actor: Actor, code: str, period: Period
                        "note": _clean(row.get("note"), f"Catatan langkah {number}"),
                        "action": _clean(row.get("action"), f"Tindakan langkah {number}")})
     _store(session, actor=actor, kind="monitoring", entry=entry, period=period,
-           content={"rows": stored}, now=now)
+           content={"summary": kept_summary, "rows": stored}, now=now)
 
 
 # --- Evaluasi SOP AP -------------------------------------------------------------------------------

@@ -61,6 +61,28 @@ def rows_of(form) -> list[dict]:  # type: ignore[no-untyped-def]
              "action": row.action} for row in form.rows]
 
 
+def summary_of(form) -> dict:  # type: ignore[no-untyped-def]
+    return {"assessment": form.summary.assessment or GOOD, "note": form.summary.note,
+            "action": form.summary.action}
+
+
+def test_the_sop_row_of_tabel7_follows_the_sop_figures(hand_log: Organisation) -> None:
+    """The regulation's Tabel 7 has a row per SOP: e-Kinerja in February (as of Thu 6 Feb):
+    7 of 11 visits within the Mutu Baku is under 80%, and 1 return of 2 decisions over 20%."""
+    form = ekinerja_form(hand_log)
+    summary = form.summary
+    assert summary.assessment == summary.measured.assessment == NOT_GOOD
+    assert summary.note == (
+        "7 dari 11 kunjungan langkah dalam Mutu Baku (63,6%); 1 pengembalian dari 2 keputusan; "
+        "1 kasus selesai; 2 kasus masih berjalan saat ini; langkah 1, 2, 3, 5 dan 7 belum "
+        "berjalan dengan baik (lihat lampiran).")
+    assert summary.action.startswith("Telusuri keterlambatan di langkah 1, 2, 3, 5 dan 7")
+    assert "Perjelas persyaratan" in summary.action
+    january = ekinerja_form(hand_log, JANUARY).summary
+    assert january.assessment is None
+    assert january.note == "Belum ada langkah yang selesai pada periode ini."
+
+
 def test_the_draft_follows_the_measured_figures(hand_log: Organisation) -> None:
     form = ekinerja_form(hand_log)
     rows = {row.seq: row for row in form.rows}
@@ -99,7 +121,7 @@ def test_saved_forms_are_kept_per_period_and_the_latest_wins(hand_log: Organisat
                  "action": "Tidak perlu tindakan."}
     with write_session(hand_log.engine) as session:
         save_monitoring(session, actor=hand_log.actor("sekretaris"), code="e-kinerja",
-                        period=FEBRUARY, rows=edited, now=NOW)
+                        period=FEBRUARY, rows=edited, summary=summary_of(draft), now=NOW)
     form = ekinerja_form(hand_log)
     assert form.saved is not None and form.saved.full_name == "Sekretaris Dinas"
     assert (form.rows[0].assessment, form.rows[0].note) == (GOOD,
@@ -108,7 +130,7 @@ def test_saved_forms_are_kept_per_period_and_the_latest_wins(hand_log: Organisat
     edited[0] = {**edited[0], "note": "Ditinjau ulang oleh Kepala Dinas."}
     with write_session(hand_log.engine) as session:
         save_monitoring(session, actor=hand_log.actor("kadis"), code="e-kinerja",
-                        period=FEBRUARY, rows=edited, now=NOW)
+                        period=FEBRUARY, rows=edited, summary=summary_of(draft), now=NOW)
     form = ekinerja_form(hand_log)
     assert form.saved is not None and form.saved.full_name == "Drs. Kepala Dinas"
     assert form.rows[0].note == "Ditinjau ulang oleh Kepala Dinas."
@@ -119,23 +141,29 @@ def test_saved_forms_are_kept_per_period_and_the_latest_wins(hand_log: Organisat
 
 def test_only_evaluators_save_and_bad_input_saves_nothing(hand_log: Organisation) -> None:
     rows = rows_of(ekinerja_form(hand_log))
+    summary = summary_of(ekinerja_form(hand_log))
     for who in ("fungsional", "layanan"):
         with write_session(hand_log.engine) as session, pytest.raises(PermissionDenied):
             save_monitoring(session, actor=hand_log.actor(who), code="e-kinerja",
-                            period=FEBRUARY, rows=rows, now=NOW)
+                            period=FEBRUARY, rows=rows, summary=summary, now=NOW)
     with write_session(hand_log.engine) as session, pytest.raises(PermissionDenied):
         save_monitoring(session, actor=SYSTEM, code="e-kinerja", period=FEBRUARY, rows=rows,
-                        now=NOW)
+                        summary=summary, now=NOW)
     unassessed = [*rows[:2], {**rows[2], "assessment": None}, *rows[3:]]
     with write_session(hand_log.engine) as session, pytest.raises(InvalidInput,
                                                                    match="Langkah 3"):
         save_monitoring(session, actor=hand_log.actor("sekretaris"), code="e-kinerja",
-                        period=FEBRUARY, rows=unassessed, now=NOW)
+                        period=FEBRUARY, rows=unassessed, summary=summary, now=NOW)
+    with write_session(hand_log.engine) as session, pytest.raises(InvalidInput,
+                                                                   match="SOP e-Kinerja: pilih"):
+        save_monitoring(session, actor=hand_log.actor("sekretaris"), code="e-kinerja",
+                        period=FEBRUARY, rows=rows, summary={**summary, "assessment": None},
+                        now=NOW)
     too_long = [{**rows[0], "note": "x" * 2001}, *rows[1:]]
     with write_session(hand_log.engine) as session, pytest.raises(InvalidInput,
                                                                    match="terlalu panjang"):
         save_monitoring(session, actor=hand_log.actor("sekretaris"), code="e-kinerja",
-                        period=FEBRUARY, rows=too_long, now=NOW)
+                        period=FEBRUARY, rows=too_long, summary=summary, now=NOW)
     with read_session(hand_log.engine) as session:
         assert session.scalar(select(func.count()).select_from(SopReview)) == 0
 
@@ -201,25 +229,55 @@ def test_the_pdf_forms_read_back_and_render(hand_log: Organisation, tmp_path: Pa
         metrics = period_metrics(session, period=FEBRUARY, now=AS_OF)
         forms = period_forms(session, period=FEBRUARY, metrics=metrics)
     day = AS_OF.date()
-    pages, text = _pdf_text(monitoring_pdf(forms.monitoring, city="Pontianak", day=day))
-    assert pages >= len(forms.monitoring) == 5
-    assert text.count("MONITORING PELAKSANAAN SOP ADMINISTRASI PEMERINTAHAN") == 5
+    content = monitoring_pdf(forms.monitoring, city="Pontianak", day=day)
+    pages, text = _pdf_text(content)
+    assert pages >= len(forms.monitoring) + 1 == 6  # the table, then an annex per SOP
+    assert text.count("MONITORING PELAKSANAAN SOP ADMINISTRASI PEMERINTAHAN") == 1
+    assert text.count("LAMPIRAN TABEL 7 NOMOR") == 5
+    reader = PdfReader(io.BytesIO(content))
+    table = " ".join(" ".join(page.extract_text().split()) for page in reader.pages[:2])
+    for number, form in enumerate(forms.monitoring, start=1):  # a row per SOP on the table
+        assert f"{number} {form.sop.name} (Nomor SOP" in table
+    signed = [page.extract_text() for page in reader.pages if "Mengetahui" in page.extract_text()]
+    assert len(signed) == 1 and "Prosedur" in signed[0]  # never alone on a page
     for expected in ("DINAS PERPUSTAKAAN DAN KEARSIPAN", "Februari 2025", "Paraf Penilai",
                      "Penilaian Terhadap Penerapan", "2 dari 3 kunjungan dalam Mutu Baku",
                      "Tidak berjalan dengan baik", "Pontianak, 6 Februari 2025",
-                     "Mengetahui"):
+                     "Mengetahui", "Drs. Sugeng Hariadi", "Unit kerja"):
         assert expected in text, expected
-    assert all(sop.sop.name.split()[0] in text for sop in forms.monitoring)
+    for typo in ("BARAT BARAT", "Sudeng", "Pegawai Utama Muda"):  # the seed's, not the catalog's
+        assert typo not in text
     (tmp_path / "monitoring").mkdir()
     assert len(_renders(monitoring_pdf(forms.monitoring, city="Pontianak", day=day),
                         tmp_path / "monitoring")) == pages
 
-    pages, text = _pdf_text(evaluation_pdf(forms.evaluation, city="Pontianak", day=day))
+    content = evaluation_pdf(forms.evaluation, city="Pontianak", day=day)
+    pages, text = _pdf_text(content)
     assert pages >= 5 and text.count("EVALUASI PENERAPAN SOP ADMINISTRASI PEMERINTAHAN") == 5
+    for page in PdfReader(io.BytesIO(content)).pages:
+        assert "Mengetahui" not in page.extract_text() or "Penilaian Penerapan" in \
+            page.extract_text()
     assert all(label in text for _, label in CRITERIA)
     (tmp_path / "evaluasi").mkdir()
     assert len(_renders(evaluation_pdf(forms.evaluation, city="Pontianak", day=day),
                         tmp_path / "evaluasi")) == pages
+
+
+def test_a_signature_block_keeps_the_last_rows_of_its_table(hand_log: Organisation) -> None:
+    """Notes long enough that the table alone fills the page: the last row moves with the
+    signatures instead of the signatures standing alone on a new page."""
+    from dataclasses import replace
+
+    with read_session(hand_log.engine) as session:
+        metrics = period_metrics(session, period=FEBRUARY, now=AS_OF)
+        forms = period_forms(session, period=FEBRUARY, metrics=metrics).monitoring
+    long = "Catatan panjang penilai tentang pelaksanaan langkah ini. " * 6
+    padded = [replace(form, summary=replace(form.summary, note=long)) for form in forms]
+    reader = PdfReader(io.BytesIO(monitoring_pdf(padded, city="Pontianak", day=AS_OF.date())))
+    texts = [" ".join(page.extract_text().split()) for page in reader.pages]
+    (signed,) = [index for index, text in enumerate(texts) if "Mengetahui" in text]
+    assert "Perbaikan Data Kinerja (Nomor SOP" in texts[signed]  # the last SOP's row
+    assert signed > 0 and "Penyusunan Laporan Kinerja" in " ".join(texts[:signed])
 
 
 def _sheet_rows(sheet, top: int = 4) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -253,7 +311,7 @@ def test_the_management_workbook_holds_the_metrics(hand_log: Organisation) -> No
     assert sorted(r["Kasus"] for r in pending) == ["B", "D"]
 
     tabel7 = openpyxl.load_workbook(io.BytesIO(files["tabel7-monitoring-2025-02.xlsx"]))
-    assert len(tabel7.sheetnames) == 5
+    assert tabel7.sheetnames[0] == "Tabel 7" and len(tabel7.sheetnames) == 6
     cells = [cell for row in tabel7.worksheets[0].iter_rows(values_only=True) for cell in row]
     assert "Penilaian Terhadap Penerapan" in cells
 

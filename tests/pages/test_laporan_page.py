@@ -69,6 +69,9 @@ def test_sekretaris_reviews_edits_and_saves_tabel7(demo_signed_in, demo_database
     assert f"Tersimpan oleh **{name}**" in app.main.caption[0].value
     [(kind, period, content)] = saved_reviews(demo_database)
     assert (kind, period) == ("monitoring", "2026-S1")
+    assert content["summary"] == {"assessment": expected.summary.assessment,
+                                  "note": expected.summary.note,
+                                  "action": expected.summary.action}
     first = content["rows"][0]
     assert (first["assessment"], first["note"]) == ("Tidak berjalan dengan baik",
                                                     "Penilaian langsung oleh Sekretaris.")
@@ -80,8 +83,15 @@ def test_an_unassessed_step_is_refused_with_the_edits_kept(demo_signed_in,
     # January 2025 is before the demo's year: nothing ended, nothing is pre-filled.
     app = demo_signed_in("kadis", "laporan", periode="2025-01", sop="e-kinerja")
     assert set(app.data_editor[0].value["Penilaian"].isna()) == {True}
+    sop_row = next(s for s in app.selectbox if s.label == "Penilaian Terhadap Penerapan")
+    assert sop_row.value is None  # nothing to judge: the evaluator decides
+    press(app, "Simpan Tabel 7")
+    assert 'SOP e-Kinerja: pilih penilaian "Berjalan dengan baik"' in app.error[0].value
+    sop_row = next(s for s in app.selectbox if s.label == "Penilaian Terhadap Penerapan")
+    sop_row.select("Berjalan dengan baik")
     press(app, "Simpan Tabel 7")
     assert 'Langkah 1: pilih penilaian "Berjalan dengan baik"' in app.error[0].value
+    assert sop_row.value == "Berjalan dengan baik"  # the edits are kept
     assert saved_reviews(demo_database) == []
 
 

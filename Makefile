@@ -31,6 +31,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Re-resolve the pins after editing pyproject.toml.
 lock:

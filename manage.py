@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from db.backup import BackupError, backup_database, restore_database
 from db.engine import database_url, make_engine, read_session, write_session
 from db.migrate import is_up_to_date
@@ -30,7 +32,7 @@ from services.demo import DEMO_PASSWORD, load_demo
 from services.errors import ServiceError
 from services.eventlog import export_event_csv, export_xes, import_event_csv, parse_timestamp
 from services.metrics import compute_metrics, metrics_json, period_as_of
-from services.periods import read_period
+from services.periods import PeriodChoice, read_period
 from services.reports.digest import write_report
 
 
@@ -101,7 +103,7 @@ def cmd_lint_sops(args: argparse.Namespace) -> int:
     return 1 if args.strict and warnings else 0
 
 
-def _ready_engine():  # type: ignore[no-untyped-def]
+def _ready_engine() -> Engine:
     engine = make_engine()
     if not is_up_to_date(engine):
         raise SetupNeeded
@@ -213,7 +215,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _period(text: str):  # type: ignore[no-untyped-def]
+def _period(text: str) -> PeriodChoice:
     period = read_period(text)
     if period is None:
         raise argparse.ArgumentTypeError(
@@ -232,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="manage.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="PERINTAH")
 
-    def command(name: str, handler: Callable[[argparse.Namespace], int], help_text: str):  # type: ignore[no-untyped-def]
+    def command(name: str, handler: Callable[[argparse.Namespace], int],
+                help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
         return sub

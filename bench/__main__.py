@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from db.engine import REPO_ROOT, make_engine, write_session
 from services.accounts import SYSTEM
@@ -34,7 +35,7 @@ PEER_PACKAGES = ["pm4py==2.7.23.11", "holidays==0.108", "pandas==3.1.1"]
 UNTIL = "2026-11-20T16:00:00+07:00"
 
 
-def run_task(*args: str) -> dict[str, object]:
+def run_task(*args: str) -> dict[str, Any]:
     result = subprocess.run([sys.executable, "-m", "bench.task", *args], cwd=REPO_ROOT,
                             capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -42,7 +43,7 @@ def run_task(*args: str) -> dict[str, object]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def summary(runs: list[dict[str, object]]) -> str:
+def summary(runs: list[dict[str, Any]]) -> str:
     seconds = sorted(float(r["seconds"]) for r in runs)
     rss = max(float(r["max_rss_mb"]) for r in runs)
     return (f"median {statistics.median(seconds):7.3f} s  (min {seconds[0]:.3f}, max "
@@ -71,7 +72,7 @@ def build_database(path: Path, *, scale: int, years: int, seed: int) -> str:
     return url
 
 
-def peer(log: Path, runs: int) -> dict[str, object] | None:
+def peer(log: Path, runs: int) -> dict[str, Any] | None:
     python = PEER_VENV / "bin" / "python"
     if not python.exists():
         print("Installing the PM4Py peer into build/bench/peer-venv (once) ...")
@@ -105,14 +106,14 @@ def main() -> None:
     log = OUT / "events.csv"
     print(f"\nDatabase: {database.relative_to(REPO_ROOT)} (SQLite)\n")
 
-    results: dict[str, list[dict[str, object]]] = {}
+    results: dict[str, list[dict[str, Any]]] = {}
     results["export"] = [run_task("export", url, str(log)) for _ in range(args.runs)]
     events = results["export"][0]["events"]
     results["metrics"] = [run_task("metrics", url) for _ in range(args.runs)]
     results["durations"] = [run_task("durations", url) for _ in range(args.runs)]
     import_runs = []
-    for run in range(max(1, args.runs // 2)):
-        target = OUT / f"import-{run}.db"
+    for attempt in range(max(1, args.runs // 2)):
+        target = OUT / f"import-{attempt}.db"
         target.unlink(missing_ok=True)
         import_runs.append(run_task("import", f"sqlite:///{target}", str(log)))
         target.unlink(missing_ok=True)

@@ -3,7 +3,7 @@
 Pantau SOP's metrics do, on the same event log and the same working calendar.
 
 Usage: python pm4py_peer.py EVENTS.csv [--runs N] [--json]
-EVENTS.csv is Pantau SOP's event-log export (DESIGN section 8). Needs pm4py, pandas and holidays
+EVENTS.csv is Pantau SOP's event-log export (docs/metrics.md, "Event logs"). Needs pm4py, pandas and holidays
 in the running interpreter; keep them in their own virtual environment (PM4Py is AGPL-3.0):
   python3 -m venv peer-venv && peer-venv/bin/pip install pm4py holidays pandas
 It prints the median wall time of each PM4Py call over N runs (default 3):

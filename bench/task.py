@@ -9,10 +9,13 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from db.engine import make_engine, read_session, write_session
 from db.models import Case, Visit
@@ -41,7 +44,7 @@ def metrics(url: str) -> dict[str, object]:
     return {"seconds": time.perf_counter() - start, "bytes": len(document)}
 
 
-def _pairs(session, model, start_column, end_column) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def _pairs(session: Session, start_column: Any, end_column: Any) -> tuple[np.ndarray, np.ndarray]:
     rows = session.execute(select(epoch_ns(start_column), epoch_ns(end_column))
                            .where(end_column.is_not(None))).all()
     starts = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -54,8 +57,8 @@ def durations(url: str) -> dict[str, object]:
     (what the PM4Py peer computes) every visit's and every completed case's."""
     engine = make_engine(url)
     with read_session(engine) as session:
-        visit_starts, visit_ends = _pairs(session, Visit, Visit.available_at, Visit.ended_at)
-        case_starts, case_ends = _pairs(session, Case, Case.started_at, Case.ended_at)
+        visit_starts, visit_ends = _pairs(session, Visit.available_at, Visit.ended_at)
+        case_starts, case_ends = _pairs(session, Case.started_at, Case.ended_at)
         calendar = WorkingCalendar(load_calendar_settings(session))
     calendar.working_minutes(visit_starts[:1], visit_ends[:1])  # the day table, once per process
     start = time.perf_counter()
@@ -84,7 +87,8 @@ def import_(url: str, log: str) -> dict[str, object]:
     return {"seconds": time.perf_counter() - start, "events": result.events}
 
 
-TASKS = {"metrics": metrics, "durations": durations, "export": export, "import": import_}
+TASKS: dict[str, Callable[..., dict[str, Any]]] = {
+    "metrics": metrics, "durations": durations, "export": export, "import": import_}
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]

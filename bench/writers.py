@@ -90,6 +90,7 @@ def run_writers(engine: Engine, *, username: str, writers: int = 20, actions: in
             start(rng)
             return
         visit_id, seq, _version = seen
+        assert case_id is not None  # a case was chosen: it has an open visit
         began = time.perf_counter()
         with write_session(engine) as session:
             # A recorder writing up the Buku Agenda: the performer is the step's role.

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = REPO_ROOT / "data" / "pantau.db"
@@ -66,10 +66,6 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """A session for reading; rolled back at the end."""
@@ -84,3 +80,10 @@ def write_session(engine: Engine) -> Iterator[Session]:
     with Session(write_engine, expire_on_commit=False) as session:
         with session.begin():
             yield session
+
+
+def affected_rows(session: Session, statement: Executable) -> int:
+    """How many rows an UPDATE or DELETE changed (version checks and "not found" rely on it)."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -47,8 +47,8 @@ if queue.empty:
     st.success("Tidak ada langkah yang tertunda.")
     st.stop()
 totals = queue[["overdue", "at_risk", "on_time", "no_target"]].sum()
-for column, state in zip(st.columns(4), ["overdue", "at_risk", "on_time", "no_target"], strict=True):
-    column.metric(sla_label(state), int(totals[state]))
+for column, sla in zip(st.columns(4), ["overdue", "at_risk", "on_time", "no_target"], strict=True):
+    column.metric(sla_label(sla), int(totals[sla]))
 st.plotly_chart(charts.backlog(queue), width="stretch")
 st.dataframe(queue.rename(columns={
     "role": "Pelaksana", "unit": "Unit", "total": "Jumlah", "overdue": "■ Terlambat",

@@ -11,11 +11,12 @@ from services.clock import utcnow
 from services.errors import NotFound, ServiceError
 from services.formatting import format_minutes, format_wib
 from services.workflow.engine import record_step
-from services.workflow.model import Performer
+from services.workflow.model import Performer, StepKind
 from ui.format import forget_default_time, wib_datetime_input
+from ui.messages import flash, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
-from ui.session import current_actor, flash, show_flash
+from ui.session import current_actor
 from ui.text import markdown_escape
 
 NOBODY = "(pelaksana tidak diketahui)"
@@ -35,7 +36,8 @@ if not requested.isdigit():
         st.page_link("pages/mulai.py", label="Mulai kasus baru", icon=":material/add_circle:")
         st.stop()
     labels = dict(zip(active["id"], active["title"] + " (" + active["ref"] + ")", strict=True))
-    choice = st.selectbox("Kasus", list(labels), format_func=labels.get, index=None,
+    choice = st.selectbox("Kasus", list(labels), format_func=lambda case_id: labels[case_id],
+                          index=None,
                           placeholder="Pilih kasus yang berjalan")
     if choice is None:
         st.stop()
@@ -46,7 +48,7 @@ try:
     with read_session(engine()) as session:
         form = step_form(session, actor=actor, case_id=int(requested))
 except NotFound as error:
-    st.error(str(error))
+    show_error(str(error))
     st.stop()
 if form is None:
     st.info("Kasus ini sudah selesai atau dibatalkan; tidak ada langkah yang dapat dicatat.")
@@ -63,10 +65,10 @@ st.page_link("pages/kasus.py", label="Riwayat kasus", icon=":material/history:",
 with st.container(border=True):
     st.markdown(f"#### Langkah {markdown_escape(form.label)}: "
                 f"{markdown_escape(form.activity)}")
-    target = {"minutes": lambda: format_minutes(form.target.minutes),
-              "schedule": lambda: "sesuai jadwal kasus", "none": lambda: "tanpa target"}
+    target = (format_minutes(form.target.minutes) if form.target.kind == "minutes" else
+              "sesuai jadwal kasus" if form.target.kind == "schedule" else "tanpa target")
     st.markdown(f"Pelaksana: **{form.role}** · Waktu (Mutu Baku): "
-                f"{markdown_escape(form.waktu or '–')} ({target[form.target.kind]()}) · "
+                f"{markdown_escape(form.waktu or '–')} ({target}) · "
                 f"Output: {markdown_escape(form.output or '–')}")
     if form.begun_at is not None:
         st.caption(f"Mulai dikerjakan {format_wib(form.begun_at)}")
@@ -92,7 +94,7 @@ if not (form.acts_as_self or form.may_record_for_others):
                "tidak berwenang mencatat atas nama peran lain.")
     st.stop()
 
-actions: dict[str, str] = {}
+actions: dict[StepKind, str] = {}
 if form.approve_seq is not None:
     actions["approve"] = f"Setujui (Y): lanjut ke langkah {form.approve_label} ({form.approve_role})"
     actions["return"] = (f"Kembalikan (T): kembali ke langkah {form.return_label} "
@@ -105,11 +107,12 @@ if form.begun_at is None:
     actions["begin"] = "Mulai dikerjakan (langkah belum selesai)"
 
 with st.form(f"catat-{case.id}"):
-    kind = st.radio("Yang dicatat", list(actions), format_func=actions.get)
+    kind = st.radio("Yang dicatat", list(actions), format_func=lambda key: actions[key])
     unit_code = None
     if form.multi_unit:
         units = dict(form.units_for_user)
-        unit_code = st.selectbox("Unit yang menyerahkan", list(units), format_func=units.get)
+        unit_code = st.selectbox("Unit yang menyerahkan", list(units),
+                                 format_func=lambda code: units[code])
     performer: Performer | str = Performer.RECORDER
     if form.may_record_for_others:
         people = dict(form.performers)
@@ -141,7 +144,7 @@ if submitted:
                 visit_id=seen_visit, unit_code=unit_code, performer=performer, note=note or None,
                 details=details or None, now=utcnow())
     except ServiceError as error:
-        st.error(str(error))  # the form keeps what was typed
+        show_error(str(error))  # the form keeps what was typed
         st.session_state[seen_key] = form.visit_id
     else:
         st.session_state.pop(seen_key, None)

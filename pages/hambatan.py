@@ -26,6 +26,7 @@ with read_session(engine()) as session:
     units = list_units(session)
 catalog = {code: sop.name for code, sop in entries.items()}
 chosen = filters(catalog, {u.code: u.name for u in units}, single_sop=True)
+assert chosen.sop_codes  # one SOP is always chosen here
 code = chosen.sop_codes[0]
 period = chosen.period
 state = scope(period_state(period), sop_codes=(code,),

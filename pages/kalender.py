@@ -8,7 +8,7 @@ from datetime import date, time
 import pandas as pd
 import streamlit as st
 
-from db.engine import read_session, write_session
+from db.engine import read_session
 from services.calendar import DayHours, load_calendar_settings
 from services.calendar_admin import (
     WEEKDAYS,
@@ -21,27 +21,17 @@ from services.calendar_admin import (
     set_work_hours,
 )
 from services.clock import utcnow
-from services.errors import ServiceError
 from services.formatting import WIB
+from ui.messages import perform, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
-from ui.session import current_actor, flash, show_flash
+from ui.session import current_actor
 
 require_app()
 actor = current_actor()
 show_flash()
 st.title("Kalender Kerja")
 
-
-def run(action, success: str) -> None:  # type: ignore[no-untyped-def]
-    try:
-        with write_session(engine()) as session:
-            action(session)
-    except ServiceError as error:
-        st.error(str(error))
-    else:
-        flash(success)
-        st.rerun()
 
 
 def hhmm(minutes: int) -> str:
@@ -64,14 +54,14 @@ with holiday_tab:
                             key="libur-tanggal")
         name = st.text_input("Nama", max_chars=120, placeholder="mis. Hari jadi Provinsi")
         if st.form_submit_button("Tambah"):
-            run(lambda s: add_holiday(s, actor=actor, day=day, name=name, now=utcnow()),
+            perform(lambda s: add_holiday(s, actor=actor, day=day, name=name, now=utcnow()),
                 f"{day:%d-%m-%Y} menjadi hari libur.")
     with right, st.form("hapus-libur"):
         st.markdown("**Jadikan hari kerja**")
         off = [d.day for d in days if d.source != "dihapus admin"]
         day = st.selectbox("Hari libur", off, format_func=lambda d: d.strftime("%d-%m-%Y"))
         if st.form_submit_button("Jadikan hari kerja") and day is not None:
-            run(lambda s: remove_holiday(s, actor=actor, day=day, now=utcnow()),
+            perform(lambda s: remove_holiday(s, actor=actor, day=day, now=utcnow()),
                 f"{day:%d-%m-%Y} menjadi hari kerja.")
 
 with ramadan_tab:
@@ -86,13 +76,13 @@ with ramadan_tab:
         start = st.date_input("Mulai", format="DD/MM/YYYY", key="ramadan-mulai")
         end = st.date_input("Selesai", format="DD/MM/YYYY", key="ramadan-selesai")
         if st.form_submit_button("Tambah periode"):
-            run(lambda s: add_ramadan_period(s, actor=actor, start=start, end=end, label=label),
+            perform(lambda s: add_ramadan_period(s, actor=actor, start=start, end=end, label=label),
                 "Periode Ramadan ditambahkan.")
     if periods:
         with st.form("hapus-ramadan"):
             chosen = st.selectbox("Periode", periods, format_func=lambda p: p[1])
             if st.form_submit_button("Hapus periode"):
-                run(lambda s: delete_ramadan_period(s, actor=actor, period_id=chosen[0]),
+                perform(lambda s: delete_ramadan_period(s, actor=actor, period_id=chosen[0]),
                     "Periode Ramadan dihapus.")
 
 with hours_tab:
@@ -112,15 +102,15 @@ with hours_tab:
         weekday = st.selectbox("Hari", range(7), format_func=lambda d: WEEKDAYS[d])
         working = st.checkbox("Hari kerja", value=True)
         columns = st.columns(4)
-        start = columns[0].time_input("Masuk", time(7, 30), step=300)
+        clock_in = columns[0].time_input("Masuk", time(7, 30), step=300)
         break_start = columns[1].time_input("Istirahat mulai", time(12, 0), step=300)
         break_end = columns[2].time_input("Istirahat selesai", time(13, 0), step=300)
-        end = columns[3].time_input("Pulang", time(16, 0), step=300)
+        clock_out = columns[3].time_input("Pulang", time(16, 0), step=300)
         if st.form_submit_button("Simpan jam kerja"):
             def minutes(t: time) -> int:
                 return t.hour * 60 + t.minute
 
-            hours = (DayHours(minutes(start), minutes(break_start), minutes(break_end),
-                              minutes(end)) if working else None)
-            run(lambda s: set_work_hours(s, actor=actor, regime=regime, weekday=weekday,
+            hours = (DayHours(minutes(clock_in), minutes(break_start), minutes(break_end),
+                              minutes(clock_out)) if working else None)
+            perform(lambda s: set_work_hours(s, actor=actor, regime=regime, weekday=weekday,
                                          hours=hours), f"Jam kerja {WEEKDAYS[weekday]} disimpan.")

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from db.engine import read_session, write_session
+from db.engine import read_session
 from services.cases import (
     OUTCOME_LABELS,
     STATUS_LABELS,
@@ -18,13 +18,14 @@ from services.cases import (
 )
 from services.catalog.store import current_catalog
 from services.clock import utcnow
-from services.errors import NotFound, ServiceError
+from services.errors import NotFound
 from services.formatting import WIB, format_minutes, format_wib
 from services.workflow.engine import cancel_case, correct_event
 from ui.format import OVER, WITHIN, sla_color, sla_label, wib_datetime_input
+from ui.messages import perform, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
-from ui.session import current_actor, flash, show_flash
+from ui.session import current_actor
 from ui.text import markdown_escape
 
 require_app()
@@ -115,7 +116,7 @@ def case_detail(case_id: int) -> None:
             visits = case_visits(session, case_id=case_id)
             trail = audit_trail(session, case_id=case_id)
     except NotFound as error:
-        st.error(str(error))
+        show_error(str(error))
         return
     st.page_link("pages/kasus.py", label="Semua kasus", icon=":material/arrow_back:")
     st.title(markdown_escape(header.title))
@@ -154,16 +155,10 @@ def case_detail(case_id: int) -> None:
                 reason = st.text_area("Alasan pembatalan", max_chars=2000)
                 at = wib_datetime_input("Waktu pembatalan", key=f"batal-{case_id}")
                 if st.form_submit_button("Batalkan kasus"):
-                    try:
-                        with write_session(engine()) as session:
-                            cancel_case(session, actor=actor, case_id=case_id,
-                                        at=at.instant(not_before=header.last_event_at),
-                                        reason=reason, now=utcnow())
-                    except ServiceError as error:
-                        st.error(str(error))
-                    else:
-                        flash("Kasus dibatalkan.")
-                        st.rerun()
+                    perform(lambda session: cancel_case(
+                        session, actor=actor, case_id=case_id,
+                        at=at.instant(not_before=header.last_event_at), reason=reason,
+                        now=utcnow()), "Kasus dibatalkan.")
     with st.expander("Koreksi kejadian"):
         st.caption("Kejadian tidak pernah diubah atau dihapus: koreksi dicatat sebagai kejadian "
                    "baru yang merujuk kejadian asli. Waktu hanya dapat dikoreksi pada kejadian "
@@ -177,18 +172,10 @@ def case_detail(case_id: int) -> None:
             at = wib_datetime_input("Waktu yang benar", key=f"koreksi-{case_id}")
             reason = st.text_input("Alasan koreksi", max_chars=2000)
             if st.form_submit_button("Catat koreksi"):
-                try:
-                    with write_session(engine()) as session:
-                        correct_event(session, actor=actor, case_id=case_id, event_no=number,
-                                      reason=reason,
-                                      note=new_note or None,
-                                      occurred_at=at.chosen if fix_time else None,
-                                      now=utcnow())
-                except ServiceError as error:
-                    st.error(str(error))
-                else:
-                    flash(f"Koreksi atas kejadian #{number} dicatat.")
-                    st.rerun()
+                perform(lambda session: correct_event(
+                    session, actor=actor, case_id=case_id, event_no=number, reason=reason,
+                    note=new_note or None, occurred_at=at.chosen if fix_time else None,
+                    now=utcnow()), f"Koreksi atas kejadian #{number} dicatat.")
 
 
 requested = st.query_params.get("kasus", "")

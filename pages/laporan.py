@@ -4,6 +4,8 @@ report file of the period for download."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from db.engine import read_session
@@ -14,11 +16,12 @@ from services.periods import semester, today_wib
 from services.reports.digest import report_city, report_files
 from services.reports.forms import Thresholds, evaluation_form, may_evaluate, monitoring_form
 from ui.data import cached_history
-from ui.filters import period_filter, sop_filter
+from ui.filters import one_sop_filter, period_filter
+from ui.messages import show_flash
 from ui.report_forms import all_reports, evaluation_editor, monitoring_editor, thresholds_editor
 from ui.routing import require_app
 from ui.runtime import engine
-from ui.session import current_actor, show_flash
+from ui.session import current_actor
 
 require_app()
 st.title("Laporan Monitoring & Evaluasi SOP")
@@ -34,7 +37,7 @@ with read_session(engine()) as session:
     thresholds = Thresholds.of(session)
 columns = st.columns([1, 1.4, 3])
 period = period_filter(columns[0], columns[1], today=today)
-(code,) = sop_filter(columns[2], {c: e.sop.name for c, e in entries.items()}, single=True)
+code = one_sop_filter(columns[2], {c: e.sop.name for c, e in entries.items()})
 may_save = may_evaluate(actor)
 if not may_save:
     st.info("Anda dapat melihat dan mengunduh formulir; yang menyimpan adalah Kepala Dinas, "
@@ -56,7 +59,7 @@ if evaluation_tab.open:
     with evaluation_tab:
         evaluation_editor(evaluation, actor=actor, may_save=may_save, city=city, day=today)
 if files_tab.open:
-    def build(progress):  # type: ignore[no-untyped-def]
+    def build(progress: Callable[[str, float], None]) -> list[tuple[str, bytes]]:
         with read_session(engine()) as session:
             return report_files(session, period=period, now=now, history=cached_history(),
                                 progress=progress)

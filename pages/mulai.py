@@ -11,9 +11,10 @@ from services.errors import ServiceError
 from services.organisation import list_units
 from services.workflow.engine import start_case
 from ui.format import forget_default_time, wib_datetime_input
+from ui.messages import flash, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
-from ui.session import current_actor, flash, show_flash
+from ui.session import current_actor
 
 require_app()
 actor = current_actor()
@@ -58,7 +59,7 @@ if submitted:
                                  period_label=period or None, schedule=schedule,
                                  unit_code=unit, note=note or None, now=utcnow())
     except ServiceError as error:
-        st.error(str(error))
+        show_error(str(error))
     else:
         forget_default_time(f"mulai-{code}")
         flash(f"Kasus '{title.strip()}' ({started.case_ref}) dimulai. Berikutnya: langkah "

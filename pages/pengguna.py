@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from db.engine import read_session, write_session
+from db.engine import read_session
 from services.accounts import (
     MIN_PASSWORD_LENGTH,
     create_user,
@@ -17,12 +17,12 @@ from services.accounts import (
 )
 from services.catalog.roles import CANONICAL_ROLES
 from services.clock import utcnow
-from services.errors import ServiceError
 from services.formatting import format_wib
 from services.organisation import list_units
+from ui.messages import perform, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
-from ui.session import current_actor, flash, show_flash
+from ui.session import current_actor
 
 require_app()
 actor = current_actor()
@@ -37,19 +37,6 @@ unit_options = [None, *units]
 def unit_name(code: str | None) -> str:
     return "-" if code is None else units.get(code, code)
 
-
-def run(action, success: str, *, fresh_form: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    """Do it; on success show `success` and (for an add form) start it empty again."""
-    try:
-        with write_session(engine()) as session:
-            action(session)
-    except ServiceError as error:
-        st.error(str(error))  # the form keeps what was typed
-    else:
-        if fresh_form is not None:
-            st.session_state[fresh_form] = st.session_state.get(fresh_form, 0) + 1
-        flash(success)
-        st.rerun()
 
 
 st.dataframe(pd.DataFrame([{
@@ -76,7 +63,7 @@ with add_tab, st.form(f"tambah-pengguna-{st.session_state.get('tambah-pengguna',
     password = st.text_input(f"Kata sandi awal (minimal {MIN_PASSWORD_LENGTH} karakter)",
                              type="password", max_chars=72)
     if st.form_submit_button("Tambah pengguna", type="primary"):
-        run(lambda session: create_user(
+        perform(lambda session: create_user(
             session, actor=actor, username=username, full_name=full_name, password=password,
             roles=roles, unit_code=unit, is_admin=is_admin, email=email or None,
             is_recorder=recorder or None, now=utcnow()),
@@ -100,7 +87,7 @@ with edit_tab:
             recorder = st.checkbox("Pencatat", value=user.is_recorder)
             active = st.checkbox("Aktif (bisa masuk)", value=user.is_active)
             if st.form_submit_button("Simpan perubahan", type="primary"):
-                run(lambda session: update_user(
+                perform(lambda session: update_user(
                     session, actor=actor, username=chosen, full_name=full_name, roles=roles,
                     unit_code=unit, is_admin=is_admin, is_recorder=recorder, is_active=active,
                     email=email or None), f"Data {chosen} disimpan.")
@@ -111,7 +98,7 @@ with password_tab, st.form("atur-ulang-sandi"):
                              type="password", max_chars=72)
     st.caption("Juga membuka kunci akun yang terkunci karena salah kata sandi.")
     if st.form_submit_button("Atur ulang kata sandi"):
-        run(lambda session: reset_password(session, actor=actor, username=chosen, new=password,
+        perform(lambda session: reset_password(session, actor=actor, username=chosen, new=password,
                                            now=utcnow()),
             f"Kata sandi {chosen} diatur ulang; sampaikan kepadanya secara langsung.")
 
@@ -129,5 +116,5 @@ with delete_tab:
                 if not sure:
                     st.error("Centang konfirmasi terlebih dahulu.")
                 else:
-                    run(lambda session: delete_user(session, actor=actor, username=chosen),
+                    perform(lambda session: delete_user(session, actor=actor, username=chosen),
                         f"Pengguna {chosen} dihapus.")

@@ -9,6 +9,8 @@ from services.accounts import MIN_PASSWORD_LENGTH, create_first_admin, load_acto
 from services.clock import utcnow
 from services.demo import load_demo
 from services.errors import ServiceError
+from ui.format import progress_bar
+from ui.messages import show_error
 from ui.routing import require_app
 from ui.runtime import engine
 
@@ -37,7 +39,7 @@ if submitted:
             create_first_admin(session, username=username, full_name=full_name,
                                password=password, now=utcnow())
     except ServiceError as error:
-        st.error(str(error))
+        show_error(str(error))
         st.stop()
     if with_demo:
         bar = st.progress(0.0, text="Menyiapkan data demo ...")
@@ -46,7 +48,7 @@ if submitted:
                 admin = load_actor(session, username=username.strip().lower())
             with write_session(engine()) as session:
                 result = load_demo(session, actor=admin, seed=2026, now=utcnow(),
-                                   progress=lambda label, share: bar.progress(share, text=label))
+                                   progress=progress_bar(bar))
             st.success(f"Data demo dimuat: {result.cases} kasus, {result.events} kejadian.")
         except ServiceError as error:
             st.error(f"Akun admin dibuat, tetapi data demo gagal dimuat: {error}")

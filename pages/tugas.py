@@ -11,9 +11,10 @@ from services.catalog.store import current_catalog
 from services.formatting import format_wib
 from services.tasks import tasks_for
 from ui.format import SLA, age_against_target, sla_label
+from ui.messages import show_flash
 from ui.routing import require_app
 from ui.runtime import engine
-from ui.session import current_actor, show_flash
+from ui.session import current_actor
 from ui.text import markdown_escape
 
 SHOWN = 60

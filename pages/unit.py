@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from db.engine import read_session, write_session
+from db.engine import read_session
 from services.clock import utcnow
-from services.errors import ServiceError
 from services.organisation import UNIT_KINDS, create_unit, list_units, update_unit
+from ui.messages import perform, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
-from ui.session import current_actor, flash, show_flash
+from ui.session import current_actor
 
 require_app()
 actor = current_actor()
@@ -25,18 +25,6 @@ st.dataframe(pd.DataFrame([{"Kode": u.code, "Nama": u.name, "Jenis": u.kind,
                             "Aktif": u.is_active} for u in units]), hide_index=True)
 
 
-def run(action, success: str, *, fresh_form: str | None = None) -> None:  # type: ignore[no-untyped-def]
-    try:
-        with write_session(engine()) as session:
-            action(session)
-    except ServiceError as error:
-        st.error(str(error))
-    else:
-        if fresh_form is not None:
-            st.session_state[fresh_form] = st.session_state.get(fresh_form, 0) + 1
-        flash(success)
-        st.rerun()
-
 
 add_tab, edit_tab = st.tabs(["Tambah unit", "Ubah unit"])
 with add_tab, st.form(f"tambah-unit-{st.session_state.get('tambah-unit', 0)}"):
@@ -44,7 +32,7 @@ with add_tab, st.form(f"tambah-unit-{st.session_state.get('tambah-unit', 0)}"):
     name = st.text_input("Nama", max_chars=120)
     kind = st.selectbox("Jenis", UNIT_KINDS, index=1)
     if st.form_submit_button("Tambah unit", type="primary"):
-        run(lambda s: create_unit(s, actor=actor, code=code.strip(), name=name, kind=kind,
+        perform(lambda s: create_unit(s, actor=actor, code=code.strip(), name=name, kind=kind,
                                   now=utcnow()), f"Unit '{name}' ditambahkan.",
             fresh_form="tambah-unit")
 with edit_tab:
@@ -57,5 +45,5 @@ with edit_tab:
             kind = st.selectbox("Jenis", UNIT_KINDS, index=UNIT_KINDS.index(unit.kind))
             active = st.checkbox("Aktif", value=unit.is_active)
             if st.form_submit_button("Simpan", type="primary"):
-                run(lambda s: update_unit(s, actor=actor, code=chosen, name=name, kind=kind,
+                perform(lambda s: update_unit(s, actor=actor, code=chosen, name=name, kind=kind,
                                           is_active=active), f"Unit '{name}' disimpan.")

@@ -1,4 +1,4 @@
-"""Working time on the Indonesian calendar (DESIGN section 6).
+"""Working time on the Indonesian calendar (docs/design.md, "Working time").
 
 Durations are working minutes: the overlap of an interval with the working hours of working
 days (Monday-Friday, minus public holidays and cuti bersama, plus or minus the admin's own

@@ -1,5 +1,5 @@
 """The admin's side of the working calendar: holidays added or removed, Ramadan periods,
-working hours (DESIGN section 6)."""
+working hours (docs/design.md, "Working time")."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from db.engine import affected_rows
 from db.models import HolidayOverride, RamadanPeriod, WorkHours
 from services.accounts import Actor, require_admin
 from services.calendar import DayHours, WorkingCalendar, load_calendar_settings
@@ -96,7 +97,7 @@ def add_ramadan_period(session: Session, *, actor: Actor, start: date, end: date
 
 def delete_ramadan_period(session: Session, *, actor: Actor, period_id: int) -> None:
     require_admin(actor)
-    if session.execute(delete(RamadanPeriod).where(RamadanPeriod.id == period_id)).rowcount != 1:
+    if affected_rows(session, delete(RamadanPeriod).where(RamadanPeriod.id == period_id)) != 1:
         raise NotFound("Periode Ramadan tidak ditemukan.")
 
 

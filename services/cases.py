@@ -1,5 +1,5 @@
 """Cases as people look at them: the header, the visits against their targets, the audit
-trail, and what the forms need to show (DESIGN sections 5 and 9)."""
+trail, and what the forms need to show (docs/design.md, "Workflow" and "Roles and pages")."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def case_header(session: Session, *, case_id: int) -> CaseHeader:
         raise NotFound("Kasus tidak ditemukan.")
     case, code, name, version, unit = row
     total = session.scalar(select(func.count()).select_from(Step)
-                           .where(Step.sop_version_id == case.sop_version_id))
+                           .where(Step.sop_version_id == case.sop_version_id)) or 0
     current = session.execute(
         select(Visit.seq, Role.name, Step.label).join(Role, Visit.role_id == Role.id)
         .join(Step, Visit.step_id == Step.id)
@@ -242,7 +242,7 @@ def step_form(session: Session, *, actor: Actor, case_id: int) -> StepForm | Non
         activity=step.activity,
         role=role,
         kelengkapan=tuple(item.strip() for item in step.kelengkapan.split(",") if item.strip()),
-        waktu=step.waktu, target=Target(step.target_kind, step.target_minutes),  # type: ignore[arg-type]
+        waktu=step.waktu, target=Target.stored(step.target_kind, step.target_minutes),
         output=step.output, approve_seq=step.approve_seq,
         approve_label=steps[step.approve_seq][0] if step.approve_seq else None,
         approve_role=steps[step.approve_seq][1] if step.approve_seq else None,

@@ -16,8 +16,9 @@ Deterministic for the same seed, years, scale and end time.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ from services.errors import InvalidInput
 from services.formatting import MONTHS, WIB
 from services.organisation import create_unit, multi_unit_ids
 from services.workflow.engine import current_version_id, load_plan
-from services.workflow.model import SopPlan
+from services.workflow.model import SopPlan, StepPlan
 from services.workflow.replay import LogEvent, ReplayResult, replay
 
 DEMO_PASSWORD = "demo-pantau-sop"
@@ -239,7 +240,7 @@ class _Case:
     plan: SopPlan
     seq: int = 1
     t: int = 0
-    passes: dict[int, int] | None = None
+    passes: dict[int, int] = field(default_factory=dict)
     done: bool = False
 
 
@@ -279,7 +280,7 @@ class _Simulator:
 
     def _emit(self, case: _Case, kind: str, at_ns: int, seq: int | None = None, *,
               role: str | None = None, unit: str | None = None, performer: str | None = None,
-              note: str | None = None, **extra: object) -> bool:
+              note: str | None = None, **extra: Any) -> bool:
         """Record an event unless it falls after the end of the history."""
         if at_ns > self.until_ns:
             case.done = True
@@ -312,7 +313,7 @@ class _Simulator:
             self._round(plan, cases, spawned)
         return spawned
 
-    def _durations(self, steps: list, cases: list[_Case]) -> np.ndarray:  # type: ignore[type-arg]
+    def _durations(self, steps: list, cases: list[_Case]) -> np.ndarray:
         n = len(cases)
         target = np.array([
             s.target_minutes if s.target_minutes is not None else np.nan for s in steps], dtype=float)
@@ -375,7 +376,9 @@ class _Simulator:
                 if not self._emit(case, kind, int(ends[i]), step.seq, role=step.role,
                                   performer=performer, note=note):
                     continue
-                case.seq = step.return_seq if returned else step.approve_seq
+                target = step.return_seq if returned else step.approve_seq
+                assert target is not None  # a decision step has both
+                case.seq = target
                 if returned and plan.code == "pengumpulan-data-kinerja":
                     spawned.append(self._perbaikan_for(case, int(ends[i])))
             else:
@@ -387,7 +390,7 @@ class _Simulator:
             if case.seq > len(plan.steps):
                 case.done = True
 
-    def _submit_units(self, case: _Case, step, start_ns: int) -> None:  # type: ignore[no-untyped-def]
+    def _submit_units(self, case: _Case, step: StepPlan, start_ns: int) -> None:
         """Every Bidang submits in its own time; the step ends with the last one."""
         heads = self.heads
         steps = [step] * len(self.bidang)

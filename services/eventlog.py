@@ -1,4 +1,4 @@
-"""Event logs in and out (DESIGN section 8): CSV import and export, XES export.
+"""Event logs in and out (docs/metrics.md, "Event logs"): CSV import and export, XES export.
 
 CSV columns: case_id, sop_code, sop_version, step, event, timestamp, performer_role, unit,
 performer, recorded_by, note. Timestamps are ISO 8601; a naive one means WIB. The note of a
@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import IO, Any
 from xml.sax.saxutils import quoteattr
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Exists, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Case, CaseSchedule, Event, Role, Sop, SopVersion, Step, Unit, User, Visit
@@ -196,7 +196,7 @@ def import_event_csv(session: Session, *, data: bytes, actor: Actor, now: dateti
 # --- export -----------------------------------------------------------------------------------
 
 
-def _cases_in(period: Period | None):  # type: ignore[no-untyped-def]
+def _cases_in(period: Period | None) -> Exists | None:
     """Whole cases with any event in the period (a log of whole cases stays replayable)."""
     if period is None:
         return None
@@ -236,9 +236,9 @@ def export_event_csv(session: Session, *, out: IO[str], period: Period | None = 
     if within is not None:
         query = query.where(within)
     schedules: dict[int, dict[int, datetime]] = {}
-    for case_id, seq, due in session.execute(select(CaseSchedule.case_id, CaseSchedule.step_seq,
-                                                    CaseSchedule.due_at)):
-        schedules.setdefault(case_id, {})[seq] = due
+    for scheduled_case, scheduled_seq, due in session.execute(
+            select(CaseSchedule.case_id, CaseSchedule.step_seq, CaseSchedule.due_at)):
+        schedules.setdefault(scheduled_case, {})[scheduled_seq] = due
     corrections = _corrections(session)
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)

@@ -1,4 +1,4 @@
-"""Tugas Saya: the open steps a user may act on (DESIGN section 9)."""
+"""Tugas Saya: the open steps a user may act on (docs/design.md, "Roles and pages")."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from services.clock import utcnow
 from services.formatting import format_wib
@@ -55,14 +56,15 @@ def _write(name: str, value: str | None) -> None:
     st.session_state[f"filter-url-{name}"] = value
 
 
-def period_filter(kind_column, value_column, *, today: date) -> PeriodChoice:  # type: ignore[no-untyped-def]
+def period_filter(kind_column: DeltaGenerator, value_column: DeltaGenerator, *,
+                  today: date) -> PeriodChoice:
     current = parse_period(_param("periode"), today=today)
     _follow_link("periode", {"filter-jenis": current.kind,
                              f"filter-periode-{current.kind}": current,
                              "filter-rentang": (current.first, current.last)})
     kinds = list(PERIOD_KINDS)
     kind = kind_column.selectbox("Jenis periode", kinds, index=kinds.index(current.kind),
-                               format_func=PERIOD_KINDS.get, key="filter-jenis")
+                               format_func=lambda kind: PERIOD_KINDS[kind], key="filter-jenis")
     if kind == "bulan":
         options = [month(shift_months(date(today.year, today.month, 1), -i)) for i in range(36)]
     elif kind == "triwulan":
@@ -94,24 +96,34 @@ def period_filter(kind_column, value_column, *, today: date) -> PeriodChoice:  #
     return chosen
 
 
-def sop_filter(container, catalog: dict[str, str], *, single: bool = False):  # type: ignore[no-untyped-def]
-    requested = [code for code in (_param("sop") or "").split(",") if code in catalog]
-    if single:
-        first = requested[0] if requested else next(iter(catalog))
-        _follow_link("sop", {"filter-sop-satu": first})
-        code = container.selectbox("SOP", list(catalog), index=list(catalog).index(first),
-                                   format_func=catalog.get, key="filter-sop-satu")
-        _write("sop", code)
-        return (code,)
+def _requested_sops(catalog: dict[str, str]) -> list[str]:
+    return [code for code in (_param("sop") or "").split(",") if code in catalog]
+
+
+def one_sop_filter(container: DeltaGenerator, catalog: dict[str, str]) -> str:
+    """One SOP (the first of the link's, or the catalog's first)."""
+    requested = _requested_sops(catalog)
+    first = requested[0] if requested else next(iter(catalog))
+    _follow_link("sop", {"filter-sop-satu": first})
+    code = container.selectbox("SOP", list(catalog), index=list(catalog).index(first),
+                               format_func=lambda code: catalog[code], key="filter-sop-satu")
+    chosen = code or first
+    _write("sop", chosen)
+    return chosen
+
+
+def sop_filter(container: DeltaGenerator, catalog: dict[str, str]) -> tuple[str, ...] | None:
+    """Some SOPs, or None for all."""
+    requested = _requested_sops(catalog)
     _follow_link("sop", {"filter-sop": requested})
     codes = container.multiselect("SOP", list(catalog), default=requested,
-                                  format_func=catalog.get, placeholder="Semua SOP",
+                                  format_func=lambda code: catalog[code], placeholder="Semua SOP",
                                   key="filter-sop")
     _write("sop", ",".join(codes) or None)
     return tuple(codes) or None
 
 
-def unit_filter(container, units: dict[str, str]) -> str | None:  # type: ignore[no-untyped-def]
+def unit_filter(container: DeltaGenerator, units: dict[str, str]) -> str | None:
     options = [None, *units]
     requested = _param("unit") if _param("unit") in units else None
     _follow_link("unit", {"filter-unit": requested})
@@ -127,7 +139,8 @@ def filters(catalog: dict[str, str], units: dict[str, str], *, single_sop: bool 
     today = today_wib(utcnow())
     columns = st.columns([1, 1.4, 2, 1.4])
     period = period_filter(columns[0], columns[1], today=today)
-    sops = sop_filter(columns[2], catalog, single=single_sop)
+    sops = (one_sop_filter(columns[2], catalog),) if single_sop else sop_filter(columns[2],
+                                                                                  catalog)
     unit = unit_filter(columns[3], units)
     return Filters(period=period, sop_codes=sops, unit_code=unit)
 

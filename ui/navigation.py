@@ -1,8 +1,7 @@
-"""Which pages exist, who may open them, and where each role lands (DESIGN section 9)."""
+"""Which pages exist, who may open them, and where each role lands (docs/design.md, "Roles and pages")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -82,6 +81,3 @@ def menu(actor: Actor, pages: dict[str, st.Page], current: str | None) -> None:
         for spec in specs:
             st.sidebar.page_link(pages[spec.key], label=spec.title, icon=spec.icon)
 
-
-def allowed_keys(actor: Actor) -> Iterable[str]:
-    return [spec.key for spec in PAGES if spec.allows(actor)]

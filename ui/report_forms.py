@@ -11,10 +11,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from db.engine import write_session
 from services.accounts import Actor
 from services.clock import utcnow
-from services.errors import ServiceError
 from services.formatting import format_wib
 from services.reports.excel import evaluation_workbook, monitoring_workbook
 from services.reports.forms import (
@@ -29,8 +27,8 @@ from services.reports.forms import (
 )
 from services.reports.pdf import evaluation_pdf, monitoring_pdf
 from services.settings import set_monitoring_thresholds
-from ui.runtime import engine
-from ui.session import flash
+from ui.format import progress_bar
+from ui.messages import perform
 from ui.text import markdown_escape
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -46,14 +44,7 @@ def _saved_caption(form: MonitoringForm | EvaluationForm) -> None:
 
 
 def _save(action: Callable[..., None], message: str, **arguments: object) -> None:
-    try:
-        with write_session(engine()) as session:
-            action(session, now=utcnow(), **arguments)
-    except ServiceError as error:
-        st.error(str(error))  # the edits stay in the form
-    else:
-        flash(message)
-        st.rerun()
+    perform(lambda session: action(session, now=utcnow(), **arguments), message)
 
 
 def _downloads(stem: str, pdf: Callable[[], bytes], xlsx: Callable[[], bytes]) -> None:
@@ -168,7 +159,7 @@ def all_reports(*, period_text: str, build: Callable[[Callable[[str, float], Non
              "(Excel), serta log kejadian periode ini (CSV dan XES).")
     if st.button("Siapkan semua berkas", icon=":material/folder_zip:", key=f"{key}-buat"):
         bar = st.progress(0.0, text="Menyiapkan ...")
-        files = build(lambda label, share: bar.progress(share, text=label))
+        files = build(progress_bar(bar))
         st.session_state[key] = (utcnow(), files)
         bar.empty()
     if key not in st.session_state:
@@ -182,9 +173,14 @@ def all_reports(*, period_text: str, build: Callable[[Callable[[str, float], Non
                        icon=":material/download:", on_click="ignore", key=f"{key}-zip")
     for name, content in files:
         st.download_button(f"{name} ({len(content) / 1024:,.0f} KB)",
-                           data=lambda content=content: content, file_name=name,
+                           data=_later(content), file_name=name,
                            mime=MIME.get(name.rpartition(".")[2]), on_click="ignore",
                            key=f"{key}-{name}")
+
+
+def _later(content: bytes) -> Callable[[], bytes]:
+    """The file handed to the browser only when its button is pressed."""
+    return lambda: content
 
 
 def _zip(files: list[tuple[str, bytes]]) -> bytes:

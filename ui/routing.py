@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 _ROUTED: ContextVar[bool] = ContextVar("pantau_routed", default=False)
 
@@ -32,7 +33,7 @@ def routed() -> Iterator[None]:
         _ROUTED.reset(token)
 
 
-def _pages_manager():  # type: ignore[no-untyped-def]
+def _pages_manager() -> type[PagesManager]:
     from streamlit.runtime.pages_manager import PagesManager
 
     return PagesManager

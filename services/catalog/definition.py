@@ -1,4 +1,4 @@
-"""An SOP as the catalog defines it: identity block, lanes, steps (DESIGN section 4)."""
+"""An SOP as the catalog defines it: identity block, lanes, steps (docs/design.md, "Catalog")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a reviewer should fix in an SOP (DESIGN section 4).
+"""What a reviewer should fix in an SOP (docs/design.md, "Catalog").
 
 Findings are advice, not load errors: the catalog keeps the SOP as printed (duplicate and
 missing numbers included) and records its reading in `interpretation_note`.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -220,7 +220,7 @@ def _approver_variants(sops: Sequence[SopDef]) -> Iterable[Finding]:
 
 
 def _variants(group: list[SopDef], attribute: str, kind: str, severity: Severity,
-              normalise) -> Iterable[Finding]:  # type: ignore[no-untyped-def]
+              normalise: Callable[[str], str]) -> Iterable[Finding]:
     by_form: dict[str, list[SopDef]] = defaultdict(list)
     for sop in group:
         value = getattr(sop.identity.disahkan_oleh, attribute)

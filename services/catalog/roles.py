@@ -1,4 +1,4 @@
-"""Pelaksana (performer roles) and the aliases the SOP texts use for them (DESIGN section 4)."""
+"""Pelaksana (performer roles) and the aliases the SOP texts use for them (docs/design.md, "Catalog")."""
 
 from __future__ import annotations
 

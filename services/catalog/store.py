@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from db.models import Role, Sop, SopLane, SopVersion, Step
@@ -100,7 +100,7 @@ def _load_one(session: Session, *, sop: SopDef, now: datetime) -> LoadResult:
     return LoadResult(sop.code, number, status)
 
 
-def _current_versions_query():  # type: ignore[no-untyped-def]
+def _current_versions_query() -> Select[SopVersion]:
     latest = (
         select(SopVersion.sop_id, func.max(SopVersion.version).label("version"))
         .group_by(SopVersion.sop_id).subquery()
@@ -136,6 +136,8 @@ def _entry(version: SopVersion) -> CatalogEntry:
 def _definition(version: SopVersion) -> SopDef:
     identity: dict[str, Any] = dict(version.identity)
     approver = Approver(**identity.pop("disahkan_oleh", {}))
+    fields: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
+                              for key, value in identity.items()}
     return SopDef(
         code=version.sop.code,
         name=version.name,
@@ -144,7 +146,7 @@ def _definition(version: SopVersion) -> SopDef:
             StepDef(
                 seq=step.seq, label=step.label, activity=step.activity, role=step.role.name,
                 kelengkapan=step.kelengkapan, waktu=step.waktu,
-                target=Target(step.target_kind, step.target_minutes),  # type: ignore[arg-type]
+                target=Target.stored(step.target_kind, step.target_minutes),
                 output=step.output, ket=step.ket,
                 decision=(Decision(step.approve_seq, step.return_seq)
                           if step.approve_seq is not None and step.return_seq is not None
@@ -153,11 +155,7 @@ def _definition(version: SopVersion) -> SopDef:
             )
             for step in version.steps
         ),
-        identity=Identity(
-            disahkan_oleh=approver,
-            **{key: tuple(value) if isinstance(value, list) else value
-               for key, value in identity.items()},
-        ),
+        identity=Identity(disahkan_oleh=approver, **fields),
         source=version.source_path,
     )
 

@@ -31,6 +31,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from services.catalog.definition import Approver, CatalogError, Decision, Identity, SopDef, StepDef
 from services.catalog.reading import (
@@ -51,7 +52,7 @@ _HEADING = re.compile(r"^#{1,6}\s*SOP\s+(?P<title>.+?)\s*$", re.IGNORECASE)
 _STRAY_FLOW_LABELS = {"Y", "T"}
 _TAG = re.compile(r"<[^>]+>")
 _LIST_ITEM = re.compile(r"<li>(.*?)</li>", re.IGNORECASE | re.DOTALL)
-# Code words: "Laporan Kinerja" -> "lkj", "Monitoring Evaluasi" -> "monev" (DESIGN section 4).
+# Code words: "Laporan Kinerja" -> "lkj", "Monitoring Evaluasi" -> "monev" (docs/design.md, "Catalog").
 _CODE_ABBREVIATIONS = (
     ("monitoring dan evaluasi", "monev"),
     ("monitoring evaluasi", "monev"),
@@ -263,7 +264,7 @@ def _delegation(readings: list[_Reading], activities: list[str],
     """Who last handed work to `role`, and whether they ordered it ("memerintahkan")."""
     for reading, activity in zip(reversed(readings), reversed(activities), strict=True):
         if handoff_target(activity) == role and reading.role not in (role, None):
-            return reading.role, commanded_role(activity) == role  # type: ignore[return-value]
+            return reading.role, commanded_role(activity) == role
     return None
 
 
@@ -354,7 +355,7 @@ def parse_approver(text: str) -> Approver:
 
 
 def _identity(rows: list[Row]) -> tuple[Identity, str]:
-    fields: dict[str, object] = {}
+    fields: dict[str, Any] = {}
     instansi: list[str] = []
     name = ""
     pairs = list(_pairs(rows))
@@ -381,7 +382,7 @@ def _identity(rows: list[Row]) -> tuple[Identity, str]:
             fields["pencatatan_pendataan"] = plain(following[1]) if len(following) > 1 else ""
         elif not fields and len(cells) == 1 and plain(cells[0]) and not key.startswith("<"):
             instansi.append(plain(cells[0]))
-    identity = Identity(instansi=tuple(instansi), **fields)  # type: ignore[arg-type]
+    identity = Identity(instansi=tuple(instansi), **fields)
     return identity, name
 
 

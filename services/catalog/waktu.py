@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
-# DESIGN section 6: a working day is 450 working minutes (37.5 hours over five days).
+# A working day (docs/design.md, "Working time") is 450 working minutes (37.5 hours over five days).
 WORKDAY_MINUTES = 450
 
 TargetKind = Literal["minutes", "schedule", "none"]
@@ -20,6 +20,14 @@ _SCHEDULE = re.compile(r"^sesuai\s+jadwal\b", re.IGNORECASE)
 class Target:
     kind: TargetKind
     minutes: int | None = None
+
+    @classmethod
+    def stored(cls, kind: str, minutes: int | None) -> Target:
+        """A target as the step table stores it (its check constraint allows only these)."""
+        for known in get_args(TargetKind):
+            if kind == known:
+                return cls(known, minutes)
+        raise ValueError(f"jenis target tidak dikenal: {kind!r}")
 
 
 NO_TARGET = Target("none")

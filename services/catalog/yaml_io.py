@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -48,7 +48,7 @@ class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
 
-    def fail(self, problem: str, *, step: int | None = None, field: str | None = None) -> None:
+    def fail(self, problem: str, *, step: int | None = None, field: str | None = None) -> NoReturn:
         raise CatalogError(self.source, problem, step=step, field=field)
 
     def mapping(self, value: Any, *, field: str | None, step: int | None = None) -> Mapping[str, Any]:
@@ -138,8 +138,10 @@ class _Reader:
         )
         approver = self.mapping(data.get("disahkan_oleh", {}), field="identity.disahkan_oleh")
         self.unknown_keys(approver, _APPROVER_KEYS, prefix="identity.disahkan_oleh.")
-        texts = {key: self.text(data, key, prefix="identity.") for key in _IDENTITY_TEXT_KEYS}
-        lists = {key: self.text_list(data, key, prefix="identity.") for key in _IDENTITY_LIST_KEYS}
+        texts: dict[str, Any] = {key: self.text(data, key, prefix="identity.")
+                                 for key in _IDENTITY_TEXT_KEYS}
+        lists: dict[str, Any] = {key: self.text_list(data, key, prefix="identity.")
+                                 for key in _IDENTITY_LIST_KEYS}
         return Identity(
             **texts,
             **lists,

@@ -175,11 +175,6 @@ class MonitoringForm:
     rows: tuple[MonitoringRow, ...]  # the annex: one per step
     saved: SavedBy | None
 
-    @property
-    def complete(self) -> bool:
-        return self.summary.assessment is not None and all(
-            row.assessment is not None for row in self.rows)
-
 
 def assess_sop(sop: SopMetrics, *, steps: Sequence[MonitoringRow], thresholds: Thresholds,
                closed: bool) -> SopAssessment:
@@ -268,11 +263,11 @@ def monitoring_form(session: Session, *, entry: CatalogEntry, period: PeriodChoi
             row = replace(row, assessment=kept["assessment"], note=kept["note"],
                           action=kept["action"])
         rows.append(row)
-    measured = assess_sop(sop_metrics, steps=rows, thresholds=thresholds,
-                          closed=metrics.as_of >= period.bounds()[1])
+    whole = assess_sop(sop_metrics, steps=rows, thresholds=thresholds,
+                       closed=metrics.as_of >= period.bounds()[1])
     kept = saved[0].get("summary") if saved else None
-    summary = SummaryRow(measured=measured, assessment=measured.assessment, note=measured.note,
-                         action=measured.action)
+    summary = SummaryRow(measured=whole, assessment=whole.assessment, note=whole.note,
+                         action=whole.action)
     if kept:
         summary = replace(summary, assessment=kept["assessment"], note=kept["note"],
                           action=kept["action"])

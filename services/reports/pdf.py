@@ -212,10 +212,12 @@ def monitoring_pdf(forms: Sequence[MonitoringForm], *, city: str, day: date) -> 
     rows = [(str(number), f"{form.sop.name} (Nomor SOP {form.sop.identity.nomor_sop or '-'})",
              form.summary.assessment or "Belum dinilai", form.summary.note, form.summary.action)
             for number, form in enumerate(forms, start=1)]
-    document.table_and_signatures(
-        _monitoring_table(rows), rows,
-        _then(_footnote(first), lambda d: d.signatures(
-            city=city, day=day, approver=_approver(forms), evaluator=_evaluator(forms))))
+    def signed(document: FormDocument) -> None:
+        document.signatures(city=city, day=day, approver=_approver(forms),
+                            evaluator=_evaluator(forms))
+
+    document.table_and_signatures(_monitoring_table(rows), rows,
+                                  _then(_footnote(first), signed))
     for number, form in enumerate(forms, start=1):
         document.form_heading(
             form.sop, title=f"LAMPIRAN TABEL 7 NOMOR {number}: PENILAIAN PER LANGKAH",
@@ -263,9 +265,10 @@ def evaluation_pdf(forms: Sequence[EvaluationForm], *, city: str, day: date) -> 
                 document.write_line("Kesimpulan dan rekomendasi:", style="B")
                 document.write_line(form.conclusion)
 
-        document.table_and_signatures(
-            _evaluation_table(form), list(range(1, len(CRITERIA) + 1)),
-            _then(conclusion, lambda d, form=form: d.signatures(
-                city=city, day=day, approver=form.sop.identity.disahkan_oleh,
-                evaluator=form.saved.full_name if form.saved else None)))
+        def signed(document: FormDocument, form: EvaluationForm = form) -> None:
+            document.signatures(city=city, day=day, approver=form.sop.identity.disahkan_oleh,
+                                evaluator=form.saved.full_name if form.saved else None)
+
+        document.table_and_signatures(_evaluation_table(form),
+                                      list(range(1, len(CRITERIA) + 1)), _then(conclusion, signed))
     return bytes(document.output())

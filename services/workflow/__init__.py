@@ -1,4 +1,4 @@
-"""The workflow engine (DESIGN section 5): cases, visits and the append-only event trail.
+"""The workflow engine (docs/design.md, "Workflow"): cases, visits and the append-only event trail.
 
 `model` is the pure state machine of one case; `engine` runs it against the database one
 action at a time (forms, API); `replay` runs it over a whole event log and stores the result in

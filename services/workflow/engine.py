@@ -23,6 +23,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from db.engine import affected_rows
 from db.models import (
     Case,
     CaseSchedule,
@@ -103,7 +104,7 @@ def load_plan(session: Session, *, version_id: int) -> SopPlan:
                  return_seq=step.return_seq, multi_unit=step.multi_unit)
         for step, role in rows
     )
-    code = session.scalar(select(Sop.code).where(Sop.id == version.sop_id))
+    code = session.scalar(select(Sop.code).where(Sop.id == version.sop_id)) or ""
     return SopPlan(code=code, name=version.name, version=version.version,
                    version_id=version.id, steps=steps)
 
@@ -308,10 +309,10 @@ def _write(session: Session, *, case: Case, state: CaseState, facts: list[Fact],
                               "last_event_at": state.last_event_at}
     if ended is not None:
         values.update(status=ended.status, ended_at=ended.at, cancel_reason=ended.reason)
-    moved = session.execute(
+    moved = affected_rows(session,
         update(Case).where(Case.id == case.id, Case.last_event_no == expected_event_no)
         .values(**values).execution_options(synchronize_session=False))
-    if moved.rowcount != 1:
+    if moved != 1:
         raise ConcurrentAction("Kasus ini baru saja diubah oleh pengguna lain; tindakan Anda "
                                "tidak dicatat. Muat ulang lalu coba lagi.")
     # Facts come in the order they happened: the current visit ends before the next opens.
@@ -323,7 +324,9 @@ def _write(session: Session, *, case: Case, state: CaseState, facts: list[Fact],
             last = fact
             event_ids[fact.event_no] = session.execute(insert(Event).values(
                 case_id=case.id, event_no=fact.event_no, kind=fact.kind, step_seq=fact.seq,
-                visit_id=visit_ids.get(fact.visit_ref, fact.visit_ref), unit_id=fact.unit_id,
+                visit_id=None if fact.visit_ref is None else visit_ids.get(fact.visit_ref,
+                                                                            fact.visit_ref),
+                unit_id=fact.unit_id,
                 occurred_at=fact.at, recorded_at=now, performer_role_id=role_id,
                 performer_user_id=_user_id(fact.performer),
                 recorded_by_user_id=_user_id(fact.recorder), note=fact.note,
@@ -358,7 +361,8 @@ def _write(session: Session, *, case: Case, state: CaseState, facts: list[Fact],
 
 def _recorded(session: Session, *, case: Case, state: CaseState, event: EventFact) -> Recorded:
     following = state.open_visit
-    unit_names = dict(session.execute(select(Unit.id, Unit.name)).all())
+    unit_names: dict[int, str] = {unit_id: name for unit_id, name in
+                                  session.execute(select(Unit.id, Unit.name))}
     left: tuple[str, ...] = ()
     if following is not None and event.unit_id is not None and following.step.seq == event.seq:
         left = tuple(sorted(unit_names[unit] for unit in following.units_pending))
@@ -369,15 +373,15 @@ def _recorded(session: Session, *, case: Case, state: CaseState, event: EventFac
         next_seq=following.step.seq if following else None,
         next_label=following.step.label if following else None,
         next_role=following.step.role if following else None,
-        unit=unit_names.get(event.unit_id) if event.unit_id is not None else None,
+        unit=unit_names[event.unit_id] if event.unit_id is not None else None,
         units_left=left)
 
 
 def _update_open_visit(session: Session, visit_id: int, **values: Any) -> None:
-    changed = session.execute(
+    changed = affected_rows(session,
         update(Visit).where(Visit.id == visit_id, Visit.ended_at.is_(None)).values(**values)
         .execution_options(synchronize_session=False))
-    if changed.rowcount != 1:
+    if changed != 1:
         raise ConcurrentAction("Langkah ini baru saja dicatat oleh pengguna lain; tindakan Anda "
                                "tidak dicatat.")
 
@@ -414,10 +418,10 @@ def correct_event(
         _move_latest_event(session, case=case, original=original, at=occurred_at, now=now)
         details["occurred_at"] = occurred_at.isoformat()
     expected = case.last_event_no
-    moved = session.execute(
+    moved = affected_rows(session,
         update(Case).where(Case.id == case.id, Case.last_event_no == expected)
         .values(last_event_no=expected + 1).execution_options(synchronize_session=False))
-    if moved.rowcount != 1:
+    if moved != 1:
         raise ConcurrentAction("Kasus ini baru saja diubah oleh pengguna lain; koreksi tidak "
                                "dicatat. Muat ulang lalu coba lagi.")
     try:

@@ -14,12 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Literal
+from typing import Literal, get_args
 
 from services.errors import InvalidInput, InvalidTime, InvalidTransition, PermissionDenied
 from services.formatting import format_wib
 
 StepKind = Literal["begin", "complete", "approve", "return"]
+STEP_KINDS: tuple[StepKind, ...] = get_args(StepKind)
 EventKind = Literal["start", "begin", "complete", "approve", "return", "cancel"]
 Outcome = Literal["complete", "approve", "return", "closed"]
 

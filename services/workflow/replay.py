@@ -16,15 +16,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
-from db.models import Case, CaseSchedule, Event, Role, Sop, SopVersion, Unit, User, Visit, VisitUnit
+from db.models import (
+    Base,
+    Case,
+    CaseSchedule,
+    Event,
+    Role,
+    Sop,
+    SopVersion,
+    Unit,
+    User,
+    Visit,
+    VisitUnit,
+)
 from services.accounts import Actor, actor_from_user, require_admin
 from services.errors import InvalidInput, ServiceError
 from services.organisation import create_unit, multi_unit_ids
 from services.workflow.engine import load_plan, person_of
 from services.workflow.model import (
+    STEP_KINDS,
     CaseStarted,
     CaseState,
     EventFact,
@@ -38,13 +51,12 @@ from services.workflow.model import (
     VisitOpened,
 )
 
-STEP_KINDS = ("begin", "complete", "approve", "return")
 EVENT_KINDS = ("start", *STEP_KINDS, "cancel")
 
 
 @dataclass(frozen=True, slots=True)
 class LogEvent:
-    """One row of an event log (DESIGN section 8), already parsed."""
+    """One row of an event log (docs/metrics.md, "Event logs"), already parsed."""
 
     line: int
     case_ref: str
@@ -236,10 +248,10 @@ def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now
         cases[event.case_ref] = build
         _collect(build, facts, event, role_id)
         return
-    build = cases.get(event.case_ref)
-    if build is None:
+    if event.case_ref not in cases:
         raise InvalidInput(f"kasus '{event.case_ref}' belum dimulai: baris 'start'-nya harus "
                            "ada sebelum kejadian lain.")
+    build = cases[event.case_ref]
     if event.sop_code != build.plan.code:
         raise InvalidInput(f"kasus '{event.case_ref}' memakai SOP '{build.plan.code}', bukan "
                            f"'{event.sop_code}'.")
@@ -249,7 +261,8 @@ def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now
                                    by=recorder or performer)
         _collect(build, facts, event, role_id)
         return
-    if event.kind not in STEP_KINDS:
+    kind = next((known for known in STEP_KINDS if known == event.kind), None)
+    if kind is None:
         raise InvalidInput(f"jenis kejadian '{event.kind}' tidak dikenal.")
     if event.seq is None:
         raise InvalidInput("kolom step wajib diisi untuk kejadian langkah.")
@@ -258,7 +271,7 @@ def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now
         raise InvalidInput(f"langkah {step.label} dilaksanakan oleh {step.role}, bukan "
                            f"{event.performer_role}.")
     facts = build.state.apply(
-        kind=event.kind, seq=event.seq, at=event.at, now=now,  # type: ignore[arg-type]
+        kind=kind, seq=event.seq, at=event.at, now=now,
         recorder=recorder, performer=performer or Performer.UNKNOWN,
         unit_id=lookups.unit(event.unit), note=event.note)
     _collect(build, facts, event, step.role_id)
@@ -268,7 +281,7 @@ def _user_id(person: Person | None) -> int | None:
     return person.user_id if person is not None else None
 
 
-def _unknown_names(fact: EventFact) -> dict[str, str] | None:
+def _unknown_names(fact: EventFact) -> dict[str, Any] | None:
     """Names the database has no account for, kept as the log wrote them (history imported
     into a new database names people who have no account yet)."""
     names = {key: person.name for key, person in (("performer", fact.performer),
@@ -330,10 +343,10 @@ def reserve_ids(session: Session, table: type[Case | Visit | Event], count: int)
     return list(range(first, first + count))
 
 
-def _insert(session: Session, table: type, rows: list[dict[str, Any]]) -> None:
+def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]]) -> None:
     """One executemany through Core (the ORM's bulk path splits rows into many statements)."""
     if rows:
-        session.connection().execute(table.__table__.insert(), rows)
+        session.connection().execute(insert(table), rows)
 
 
 def _store(session: Session, builds: list[_CaseBuild], now: datetime) -> None:

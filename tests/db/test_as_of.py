@@ -95,7 +95,7 @@ CUTS = settings(max_examples=12, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
-def _assert_cut_matches(history, request: pytest.FixtureRequest, at: datetime) -> None:  # type: ignore[no-untyped-def]
+def _assert_cut_matches(history, request: pytest.FixtureRequest, at: datetime) -> None:
     engine, rows, _ = history
     backend = "sqlite" if str(engine.url).startswith("sqlite") else "postgres"
     target = _same_organisation(engine, request.getfixturevalue(f"{backend}_databases").fresh())
@@ -118,7 +118,7 @@ CUTS = settings(max_examples=12, deadline=None,
 @example(choice=("any", -0.05))  # before anything happened
 @example(choice=("any", 1.05))  # after the last event: today's figures
 def test_figures_at_t_equal_a_database_holding_only_the_events_up_to_t(
-        history, request: pytest.FixtureRequest, choice: tuple[str, float]) -> None:  # type: ignore[no-untyped-def]
+        history, request: pytest.FixtureRequest, choice: tuple[str, float]) -> None:
     _, _, instants = history
     kind, value = choice
     if kind == "event":  # exactly at an event: it has happened
@@ -130,7 +130,7 @@ def test_figures_at_t_equal_a_database_holding_only_the_events_up_to_t(
     _assert_cut_matches(history, request, at)
 
 
-def test_the_cut_holds_at_the_instants_that_matter(history, request: pytest.FixtureRequest) -> None:  # type: ignore[no-untyped-def]
+def test_the_cut_holds_at_the_instants_that_matter(history, request: pytest.FixtureRequest) -> None:
     """Where a mistake would hide: a multi-unit step half submitted, a return, the
     cancellation and the corrected event; each checked to be what it claims."""
     engine, rows, _ = history
@@ -145,7 +145,7 @@ def test_the_cut_holds_at_the_instants_that_matter(history, request: pytest.Fixt
         corrected_at = datetime.fromisoformat(corrected.details["occurred_at"])
     half = parse_timestamp(first_unit[5])
     figures = _figures(engine, half)
-    assert any(item["unit"] for item in figures["pending"])  # type: ignore[union-attr]
+    assert any(item["unit"] for item in figures["pending"])
     second = timedelta(seconds=1)
     for at in (half, half - second, parse_timestamp(returned[5]),
                parse_timestamp(returned[5]) - second, parse_timestamp(cancelled[5]),
@@ -153,7 +153,7 @@ def test_the_cut_holds_at_the_instants_that_matter(history, request: pytest.Fixt
         _assert_cut_matches(history, request, at)
 
 
-def test_the_history_is_rich_enough_to_prove_something(history) -> None:  # type: ignore[no-untyped-def]
+def test_the_history_is_rich_enough_to_prove_something(history) -> None:
     """The cut test is only as good as its history: returns, a cancellation, multi-unit
     steps, and open work in the middle of it."""
     engine, rows, instants = history
@@ -161,4 +161,4 @@ def test_the_history_is_rich_enough_to_prove_something(history) -> None:  # type
     assert {"start", "complete", "approve", "return", "cancel"} <= kinds
     assert any(row[7] for row in rows[1:])  # units submitting a multi-unit step
     figures = _figures(engine, instants[len(instants) // 2])
-    assert figures["totals"]["pending"]["total"] > 0  # type: ignore[index]
+    assert figures["totals"]["pending"]["total"] > 0

@@ -19,7 +19,7 @@ def event_count(org: Organisation) -> int:
         return session.scalar(select(func.count()).select_from(Event)) or 0
 
 
-def drop_connection(session, database_url: str) -> None:  # type: ignore[no-untyped-def]
+def drop_connection(session, database_url: str) -> None:
     """Cut this session's connection under it, as a restarted server or a network drop would."""
     connection = session.connection()
     if database_url.startswith("sqlite"):

@@ -17,7 +17,7 @@ from tests.db.test_workflow_engine import act, start
 from tests.organisation import NOW, Organisation, wib
 
 
-def correct(org: Organisation, by: str, event: tuple[int, int], **kwargs):  # type: ignore[no-untyped-def]
+def correct(org: Organisation, by: str, event: tuple[int, int], **kwargs):
     case_id, event_no = event
     with write_session(org.engine) as session:
         return wf.correct_event(session, actor=org.actor(by), case_id=case_id,
@@ -92,7 +92,7 @@ def test_time_of_an_earlier_event_cannot_be_corrected(org: Organisation, case: i
     (wib(2099, 1, 1), "masa depan"),
 ])
 def test_corrected_time_keeps_the_order_and_is_not_in_the_future(
-        org: Organisation, case: int, at, message) -> None:  # type: ignore[no-untyped-def]
+        org: Organisation, case: int, at, message) -> None:
     with pytest.raises(Exception, match=message):
         correct(org, "fungsional", event_id(org, case, 3), occurred_at=at, reason="Jam salah")
 

@@ -27,7 +27,7 @@ FEBRUARY = parse_period("2025-02", today=date(2025, 2, 6))
 
 
 @pytest.fixture
-def hand_history(org: Organisation):  # type: ignore[no-untyped-def]
+def hand_history(org: Organisation):
     with write_session(org.engine) as session:
         replay(session, events=_log(), actor=SYSTEM, now=NOW)
     with read_session(org.engine) as session:
@@ -35,12 +35,12 @@ def hand_history(org: Organisation):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def frames(hand_history) -> Snapshot:  # type: ignore[no-untyped-def]
+def frames(hand_history) -> Snapshot:
     """The state at AS_OF (Thu 6 Feb 08:17)."""
     return snapshot(hand_history, as_of=AS_OF)
 
 
-def test_tiles_agree_with_the_metrics_service(org: Organisation, hand_history,  # type: ignore[no-untyped-def]
+def test_tiles_agree_with_the_metrics_service(org: Organisation, hand_history,
                                               frames: Snapshot) -> None:
     january_end = FEBRUARY.previous().bounds()[1]
     tiles = {t.key: t for t in dashboards.tiles(frames, snapshot(hand_history, as_of=january_end),
@@ -62,8 +62,8 @@ def test_tiles_agree_with_the_metrics_service(org: Organisation, hand_history,  
     assert tiles["kepatuhan"].previous is None  # nothing ended in January
 
 
-def test_overdue_at_an_earlier_instant(hand_history) -> None:  # type: ignore[no-untyped-def]
-    def overdue(at):  # type: ignore[no-untyped-def]
+def test_overdue_at_an_earlier_instant(hand_history) -> None:
+    def overdue(at):
         items = snapshot(hand_history, as_of=at).items
         return int((items["sla_state"] == "overdue").sum())
 

@@ -48,7 +48,7 @@ def demo(database_url: str) -> Engine:
     engine.dispose()
 
 
-def test_same_seed_same_history(demo: Engine, sqlite_databases) -> None:  # type: ignore[no-untyped-def]
+def test_same_seed_same_history(demo: Engine, sqlite_databases) -> None:
     again = demo_engine(sqlite_databases.fresh())
     other = demo_engine(sqlite_databases.fresh(), seed=12)
     assert exported(again) == exported(demo)
@@ -91,7 +91,7 @@ def test_history_looks_like_the_agency(demo: Engine) -> None:
     assert users == 11 and info["password"] == DEMO_PASSWORD
 
 
-def test_scale_multiplies_the_cases(sqlite_databases) -> None:  # type: ignore[no-untyped-def]
+def test_scale_multiplies_the_cases(sqlite_databases) -> None:
     single = demo_engine(sqlite_databases.fresh(), scale=1)
     triple = demo_engine(sqlite_databases.fresh(), scale=3)
     with read_session(single) as a, read_session(triple) as b:

@@ -39,13 +39,13 @@ def test_sqlite_write_session_takes_the_write_lock_at_begin(sqlite_url: str) -> 
     engine.dispose()
 
 
-def test_instants_must_be_timezone_aware(engine) -> None:  # type: ignore[no-untyped-def]
+def test_instants_must_be_timezone_aware(engine) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         with write_session(engine) as session:
             session.add(AppSetting(key="x", value=1, updated_at=datetime(2026, 1, 1)))
 
 
-def test_instants_come_back_in_utc(engine) -> None:  # type: ignore[no-untyped-def]
+def test_instants_come_back_in_utc(engine) -> None:
     from datetime import timedelta, timezone
 
     wib = timezone(timedelta(hours=7))

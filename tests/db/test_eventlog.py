@@ -36,7 +36,7 @@ def event_count(org: Organisation) -> int:
         return session.scalar(select(func.count()).select_from(Event))
 
 
-def import_csv(org: Organisation, data: bytes):  # type: ignore[no-untyped-def]
+def import_csv(org: Organisation, data: bytes):
     with write_session(org.engine) as session:
         return import_event_csv(session, data=data, actor=SYSTEM, now=NOW)
 
@@ -93,7 +93,7 @@ def test_good_file_imports_cases_visits_and_attribution(org: Organisation) -> No
     ],
 )
 def test_bad_rows_are_rejected_with_their_line_and_nothing_is_written(
-        org: Organisation, rows, line, reason) -> None:  # type: ignore[no-untyped-def]
+        org: Organisation, rows, line, reason) -> None:
     with pytest.raises(LogRejected) as caught:
         import_csv(org, csv_bytes(*rows))
     assert caught.value.line == line
@@ -121,7 +121,7 @@ NOTED = [
 
 
 def test_export_import_export_is_byte_identical_and_keeps_every_note(
-        org: Organisation, sqlite_databases) -> None:  # type: ignore[no-untyped-def]
+        org: Organisation, sqlite_databases) -> None:
     import_csv(org, csv_bytes(*NOTED))
     exported = _export(org)
     for note in ("Dimulai dari disposisi\nSekretaris, dua baris", "Disposisi diterima",
@@ -189,7 +189,7 @@ def _export(org: Organisation) -> str:
     return out.getvalue()
 
 
-def test_exported_log_reimports_to_the_same_metrics(org: Organisation, sqlite_databases) -> None:  # type: ignore[no-untyped-def]
+def test_exported_log_reimports_to_the_same_metrics(org: Organisation, sqlite_databases) -> None:
     with write_session(org.engine) as session:
         replay(session, events=_log(), actor=SYSTEM, now=NOW)
     import_csv(org, csv_bytes(*GOOD))  # adds attribution, a period and a second SOP
@@ -236,7 +236,7 @@ def test_xes_has_one_trace_per_case_and_an_event_per_begin_and_visit_end(
 
 
 def test_a_bad_line_after_batches_were_flushed_still_leaves_nothing(
-        org: Organisation, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        org: Organisation, monkeypatch) -> None:
     import services.workflow.replay as replay_module
 
     monkeypatch.setattr(replay_module, "FLUSH_EVENTS", 2)  # write after every finished case

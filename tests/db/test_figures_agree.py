@@ -46,7 +46,7 @@ def _across_months() -> list[LogEvent]:
 
 
 @pytest.fixture
-def history(org: Organisation):  # type: ignore[no-untyped-def]
+def history(org: Organisation):
     with write_session(org.engine) as session:
         replay(session, events=sorted(_log() + _across_months(), key=lambda e: e.at),
                actor=SYSTEM, now=NOW)
@@ -59,11 +59,11 @@ def _metrics(org: Organisation, period: PeriodChoice) -> Metrics:
         return period_metrics(session, period=period, now=LATER)
 
 
-def _state(history, period: PeriodChoice):  # type: ignore[no-untyped-def]
+def _state(history, period: PeriodChoice):
     return snapshot(history, as_of=period_as_of(period, now=LATER))
 
 
-def test_revision_rate_across_periods(org: Organisation, history) -> None:  # type: ignore[no-untyped-def]
+def test_revision_rate_across_periods(org: Organisation, history) -> None:
     february, january = _metrics(org, FEBRUARY), _metrics(org, JANUARY)
     ekinerja = next(sop for sop in february.sops if sop.code == "e-kinerja")
     # A (returned and completed in February) and R (returned in January, completed in
@@ -78,7 +78,7 @@ def test_revision_rate_across_periods(org: Organisation, history) -> None:  # ty
     assert table.set_index("code").loc["e-kinerja", "revision"] == 1.0
 
 
-def test_every_page_figure_of_a_closed_period_equals_the_metrics(org: Organisation,  # type: ignore[no-untyped-def]
+def test_every_page_figure_of_a_closed_period_equals_the_metrics(org: Organisation,
                                                                   history) -> None:
     metrics, before = _metrics(org, FEBRUARY), _metrics(org, JANUARY)
     state = _state(history, FEBRUARY)
@@ -131,7 +131,7 @@ def test_every_page_figure_of_a_closed_period_equals_the_metrics(org: Organisati
     assert int(queue["at_risk"].sum()) == metrics.totals.at_risk
 
 
-def test_every_report_figure_of_a_closed_period_equals_the_metrics(org: Organisation,  # type: ignore[no-untyped-def]
+def test_every_report_figure_of_a_closed_period_equals_the_metrics(org: Organisation,
                                                                     history) -> None:
     metrics = _metrics(org, FEBRUARY)
     with read_session(org.engine) as session:

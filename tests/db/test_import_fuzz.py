@@ -78,7 +78,7 @@ damage = st.one_of(
 )
 
 
-def damaged(data: bytes, steps: list[tuple]) -> bytes:  # type: ignore[type-arg]
+def damaged(data: bytes, steps: list[tuple]) -> bytes:
     for step in steps:
         lines = data.split(b"\n")
         if step[0] == "drop" and len(lines) > 1:
@@ -100,7 +100,7 @@ def damaged(data: bytes, steps: list[tuple]) -> bytes:  # type: ignore[type-arg]
 
 @EXAMPLES
 @given(steps=st.lists(damage, min_size=1, max_size=4))
-def test_a_damaged_log_is_all_or_nothing(databases, tmp_path_factory, steps) -> None:  # type: ignore[no-untyped-def]
+def test_a_damaged_log_is_all_or_nothing(databases, tmp_path_factory, steps) -> None:
     empty, _full, log = databases
     target = tmp_path_factory.mktemp("import") / "target.db"
     shutil.copyfile(empty, target)
@@ -116,7 +116,7 @@ def test_a_damaged_log_is_all_or_nothing(databases, tmp_path_factory, steps) -> 
 
 @EXAMPLES
 @given(keep=st.sets(st.sampled_from("ABCD"), min_size=1))
-def test_an_exported_log_replays_to_the_same_metrics(databases, tmp_path_factory,  # type: ignore[no-untyped-def]
+def test_an_exported_log_replays_to_the_same_metrics(databases, tmp_path_factory,
                                                      keep) -> None:
     empty, _full, _log_csv = databases
     source = tmp_path_factory.mktemp("source") / "source.db"

@@ -86,7 +86,7 @@ def test_duplicate_event_number_in_a_case_is_refused(engine: Engine) -> None:
                 "VALUES (1, 1, 'cancel', :now, :now)"), {"now": datetime(2026, 1, 6)})
 
 
-def test_fresh_database_file_is_created_under_its_folder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_fresh_database_file_is_created_under_its_folder(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'baru' / 'pantau.db'}"
     engine = make_engine(url)
     upgrade(engine)

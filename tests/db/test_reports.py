@@ -49,19 +49,19 @@ def hand_log(org: Organisation) -> Organisation:
     return org
 
 
-def ekinerja_form(org: Organisation, period=FEBRUARY):  # type: ignore[no-untyped-def]
+def ekinerja_form(org: Organisation, period=FEBRUARY):
     with read_session(org.engine) as session:
         entry = next(e for e in current_catalog(session) if e.sop.code == "e-kinerja")
         metrics = period_metrics(session, period=period, now=AS_OF)
         return monitoring_form(session, entry=entry, period=period, metrics=metrics)
 
 
-def rows_of(form) -> list[dict]:  # type: ignore[no-untyped-def]
+def rows_of(form) -> list[dict]:
     return [{"seq": row.seq, "assessment": row.assessment or GOOD, "note": row.note,
              "action": row.action} for row in form.rows]
 
 
-def summary_of(form) -> dict:  # type: ignore[no-untyped-def]
+def summary_of(form) -> dict:
     return {"assessment": form.summary.assessment or GOOD, "note": form.summary.note,
             "action": form.summary.action}
 
@@ -168,7 +168,7 @@ def test_only_evaluators_save_and_bad_input_saves_nothing(hand_log: Organisation
         assert session.scalar(select(func.count()).select_from(SopReview)) == 0
 
 
-def _evaluation(org: Organisation, period=FEBRUARY):  # type: ignore[no-untyped-def]
+def _evaluation(org: Organisation, period=FEBRUARY):
     with read_session(org.engine) as session:
         entry = next(e for e in current_catalog(session) if e.sop.code == "e-kinerja")
         return evaluation_form(session, entry=entry, period=period)
@@ -280,7 +280,7 @@ def test_a_signature_block_keeps_the_last_rows_of_its_table(hand_log: Organisati
     assert signed > 0 and "Penyusunan Laporan Kinerja" in " ".join(texts[:signed])
 
 
-def _sheet_rows(sheet, top: int = 4) -> list[dict]:  # type: ignore[no-untyped-def]
+def _sheet_rows(sheet, top: int = 4) -> list[dict]:
     values = list(sheet.iter_rows(min_row=top, values_only=True))
     return [dict(zip(values[0], row, strict=True)) for row in values[1:]]
 
@@ -335,7 +335,7 @@ def test_the_xes_loads_in_an_independent_reader(hand_log: Organisation,
     assert january.count(b"<trace>") == 0
 
 
-def report_files_for(org: Organisation, period):  # type: ignore[no-untyped-def]
+def report_files_for(org: Organisation, period):
     with read_session(org.engine) as session:
         return report_files(session, period=period, now=AS_OF)
 

@@ -240,7 +240,7 @@ def test_step_details_are_bounded(org: Organisation) -> None:
 
 
 @pytest.mark.postgres
-def test_events_cannot_be_truncated_on_postgresql(postgres_databases) -> None:  # type: ignore[no-untyped-def]
+def test_events_cannot_be_truncated_on_postgresql(postgres_databases) -> None:
     """PostgreSQL only: SQLite has no TRUNCATE (its DELETE trigger covers the same ground)."""
     engine = make_engine(postgres_databases.fresh())
     org = build_organisation(engine)
@@ -349,12 +349,12 @@ def test_the_scan_flags_interpolated_sql() -> None:
                    'connection.exec_driver_sql("DELETE FROM unit WHERE code = \'" + code + "\'")',
                    'cursor.execute("SELECT %s" % value)',
                    'cursor.execute("SELECT {}".format(value))'):
-        call = ast.parse(source).body[0].value  # type: ignore[attr-defined]
+        call = ast.parse(source).body[0].value
         argument = call.args[0]
         if isinstance(argument, ast.Call) and isinstance(argument.func, ast.Name):
             argument = argument.args[0]  # text(...)
         assert _builds_a_string(argument), source
     for source in ('session.execute(select(User).where(User.username == u))',
                    'cursor.execute("PRAGMA foreign_keys=ON")'):
-        call = ast.parse(source).body[0].value  # type: ignore[attr-defined]
+        call = ast.parse(source).body[0].value
         assert not _builds_a_string(call.args[0]), source

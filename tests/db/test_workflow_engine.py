@@ -25,14 +25,14 @@ from tests.organisation import NOW, Organisation, wib
 
 
 def start(org: Organisation, sop: str = "penyusunan-lkj", by: str = "fungsional",
-          at=None, **kwargs: Any) -> wf.Recorded:  # type: ignore[no-untyped-def]
+          at=None, **kwargs: Any) -> wf.Recorded:
     with write_session(org.engine) as session:
         return wf.start_case(session, actor=org.actor(by), sop_code=sop,
                              title=kwargs.pop("title", "Penyusunan LKj Tahun 2025"),
                              at=at or wib(2026, 3, 2, 8, 0), now=NOW, **kwargs)
 
 
-def act(org: Organisation, by: str, kind: str, case_id: int, seq: int, at, **kwargs: Any):  # type: ignore[no-untyped-def]
+def act(org: Organisation, by: str, kind: str, case_id: int, seq: int, at, **kwargs: Any):
     with write_session(org.engine) as session:
         return wf.record_step(session, actor=org.actor(by), case_id=case_id, kind=kind, seq=seq,
                               at=at, now=kwargs.pop("now", NOW), **kwargs)
@@ -121,7 +121,7 @@ def test_begin_marks_the_visit_once(org: Organisation) -> None:
     ],
 )
 def test_impossible_actions_are_refused_and_change_nothing(
-        org: Organisation, kind, seq, extra, error, message) -> None:  # type: ignore[no-untyped-def]
+        org: Organisation, kind, seq, extra, error, message) -> None:
     case = start(org).case_id
     for index, (user, done) in enumerate([("sekretaris", 1), ("fungsional", 2), ("fungsional", 3)]):
         act(org, user, "complete", case, done, wib(2026, 3, 3, 8 + index))

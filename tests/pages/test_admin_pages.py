@@ -8,15 +8,15 @@ from sqlalchemy import select
 
 from db.engine import make_engine, read_session
 from db.models import HolidayOverride, RamadanPeriod, Unit, User
-from tests.pages.conftest import fresh_app, log_in, run_ok
+from tests.pages.conftest import fresh_app, log_in, run_ok, shown
 from tests.pages.test_work_pages import button, started_case
 
 
-def tab(app, label: str):  # type: ignore[no-untyped-def]
+def tab(app, label: str):
     return next(t for t in app.tabs if t.label == label)
 
 
-def inputs(container):  # type: ignore[no-untyped-def]
+def inputs(container):
     return {field.label: field for field in container.text_input}
 
 
@@ -41,7 +41,7 @@ def test_admin_creates_a_fungsional_who_can_then_log_in(signed_in, app_database)
     add.selectbox[0].select("sekretariat")
     button(app, "Tambah pengguna").click()
     run_ok(app)
-    assert app.success[0].value == "Pengguna 'budi.santoso' ditambahkan."
+    assert shown(app.success[0]) == "Pengguna 'budi.santoso' ditambahkan."
     created = user(app_database, "budi.santoso")
     assert created.role_names == ["Fungsional"] and created.is_recorder  # Fungsional records
     assert log_in(fresh_app(), "budi.santoso", "sandi-budi-2026").session_state[
@@ -57,12 +57,12 @@ def test_refusals_keep_the_form(signed_in) -> None:
     fields["Kata sandi awal (minimal 8 karakter)"].input("sandi-panjang")
     button(app, "Tambah pengguna").click()
     run_ok(app)
-    assert app.error[0].value == "Nama pengguna 'kadis' sudah dipakai."
+    assert shown(app.error[0]) == "Nama pengguna 'kadis' sudah dipakai."
     inputs(tab(app, "Tambah pengguna"))["Nama pengguna"].input("kadis2")
     inputs(tab(app, "Tambah pengguna"))["Kata sandi awal (minimal 8 karakter)"].input("pendek")
     button(app, "Tambah pengguna").click()
     run_ok(app)
-    assert app.error[0].value == "Kata sandi minimal 8 karakter."
+    assert shown(app.error[0]) == "Kata sandi minimal 8 karakter."
     assert inputs(tab(app, "Tambah pengguna"))["Nama lengkap"].value == "Kadis Kedua"
 
 
@@ -74,7 +74,7 @@ def test_edit_roles_and_unit(signed_in, app_database) -> None:
     edit.multiselect[0].select("Pengelola Monev")
     button(app, "Simpan perubahan").click()
     run_ok(app)
-    assert app.success[0].value == "Data arsiparis disimpan."
+    assert shown(app.success[0]) == "Data arsiparis disimpan."
     assert user(app_database, "arsiparis").role_names == ["Pengadministrasi", "Pengelola Monev"]
 
 
@@ -86,7 +86,7 @@ def test_admin_cannot_remove_their_own_admin_right(signed_in) -> None:
     next(c for c in edit.checkbox if c.label == "Admin").uncheck()
     button(app, "Simpan perubahan").click()
     run_ok(app)
-    assert "tidak dapat mencabut hak admin" in app.error[0].value
+    assert "tidak dapat mencabut hak admin" in shown(app.error[0])
 
 
 def test_reset_password_also_unlocks(signed_in, app_database) -> None:
@@ -99,7 +99,7 @@ def test_reset_password_also_unlocks(signed_in, app_database) -> None:
     inputs(reset)["Kata sandi baru (minimal 8 karakter)"].input("sandi-kadis-baru")
     button(app, "Atur ulang kata sandi").click()
     run_ok(app)
-    assert app.success[0].value.startswith("Kata sandi kadis diatur ulang")
+    assert shown(app.success[0]).startswith("Kata sandi kadis diatur ulang")
     assert log_in(fresh_app(), "kadis", "sandi-kadis-baru").session_state["authentication_status"]
 
 
@@ -112,7 +112,7 @@ def test_users_in_the_audit_trail_cannot_be_deleted(signed_in, app_database) -> 
     delete.checkbox[0].check()
     button(app, "Hapus pengguna").click()
     run_ok(app)
-    assert app.success[0].value == "Pengguna monev dihapus."
+    assert shown(app.success[0]) == "Pengguna monev dihapus."
     assert user(app_database, "monev") is None
 
 
@@ -123,7 +123,7 @@ def test_units_are_added_and_deactivated(signed_in, app_database) -> None:
     inputs(add)["Nama"].input("Bidang Baru")
     button(app, "Tambah unit").click()
     run_ok(app)
-    assert app.success[0].value == "Unit 'Bidang Baru' ditambahkan."
+    assert shown(app.success[0]) == "Unit 'Bidang Baru' ditambahkan."
     edit = tab(app, "Ubah unit")
     edit.selectbox[0].select("bidang-baru").run()
     next(c for c in tab(app, "Ubah unit").checkbox if c.label == "Aktif").uncheck()
@@ -147,7 +147,7 @@ def test_calendar_holidays_and_ramadan(signed_in, app_database) -> None:
     inputs(holidays)["Nama"].input("Libur daerah")
     button(app, "Tambah").click()
     run_ok(app)
-    assert app.success[0].value == "28-12-2026 menjadi hari libur."
+    assert shown(app.success[0]) == "28-12-2026 menjadi hari libur."
     ramadan = tab(app, "Periode Ramadan")
     inputs(ramadan)["Nama"].input("Ramadan 1448 H")
     ramadan.date_input[0].set_value(date(2027, 2, 8))
@@ -159,7 +159,7 @@ def test_calendar_holidays_and_ramadan(signed_in, app_database) -> None:
     ramadan.date_input[1].set_value(date(2027, 3, 20))
     button(app, "Tambah periode").click()
     run_ok(app)
-    assert "Bertumpang tindih" in app.error[0].value
+    assert "Bertumpang tindih" in shown(app.error[0])
     engine = make_engine(app_database)
     with read_session(engine) as session:
         assert session.get(HolidayOverride, date(2026, 12, 28)).kind == "add"

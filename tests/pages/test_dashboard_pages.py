@@ -11,15 +11,15 @@ from services.metrics import compute_metrics
 from services.periods import parse_period
 from services.workflow import engine as wf
 from tests.organisation import wib
-from tests.pages.conftest import run_ok
+from tests.pages.conftest import run_ok, shown
 from ui.charts import percent
 
 
-def tiles(app) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def tiles(app) -> dict[str, str]:
     return {metric.label: metric.value for metric in app.main.metric}
 
 
-def service_metrics(url: str, period_text: str):  # type: ignore[no-untyped-def]
+def service_metrics(url: str, period_text: str):
     engine = make_engine(url)
     with read_session(engine) as session:
         period = parse_period(period_text, today=wib(2026, 11, 24).date())
@@ -106,16 +106,16 @@ def test_progress_and_queue_pages(demo_signed_in) -> None:
     if table is not None:
         assert set(table["Pelaksana"]) <= {"Pengadministrasi"}
     else:
-        assert own.success[0].value == "Tidak ada langkah yang tertunda."
+        assert shown(own.success[0]) == "Tidak ada langkah yang tertunda."
 
 
 def test_empty_database_says_what_to_do(signed_in) -> None:
     app = signed_in("kadis")
     assert [t.value for t in app.title] == ["Dasbor Kepatuhan"]
-    assert "Belum ada kasus yang tercatat" in app.info[0].value
+    assert "Belum ada kasus yang tercatat" in shown(app.info[0])
 
 
 def test_other_roles_cannot_open_the_heads_dashboards(demo_signed_in) -> None:
     for page in ("dasbor", "hambatan"):
         app = demo_signed_in("fungsional", page)
-        assert app.error[0].value == "Halaman ini tidak tersedia untuk peran Anda."
+        assert shown(app.error[0]) == "Halaman ini tidak tersedia untuk peran Anda."

@@ -5,7 +5,7 @@ from sqlalchemy import text
 from db.engine import make_engine, write_session
 from services.accounts import SYSTEM, create_user
 from tests.organisation import NOW, PASSWORD
-from tests.pages.conftest import fresh_app, log_in, run_ok
+from tests.pages.conftest import fresh_app, log_in, run_ok, shown
 
 
 def test_shows_the_chosen_sop_as_table_flowchart_and_findings(signed_in) -> None:
@@ -59,13 +59,13 @@ def test_empty_catalog_says_what_to_do(sqlite_url, monkeypatch) -> None:
     app = log_in(fresh_app(), "admin")
     app.switch_page("pages/katalog.py")
     run_ok(app)
-    assert "python manage.py init" in app.info[0].value
+    assert "python manage.py init" in shown(app.info[0])
     assert not app.selectbox
 
 
 def test_unmigrated_database_is_reported_not_crashed(unmigrated_database) -> None:
     app = run_ok(fresh_app())
-    assert "python manage.py init" in app.error[0].value
+    assert "python manage.py init" in shown(app.error[0])
     engine = make_engine(unmigrated_database)
     with engine.connect() as connection:
         tables = connection.execute(text("SELECT count(*) FROM sqlite_master WHERE type='table'"))

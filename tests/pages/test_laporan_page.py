@@ -15,7 +15,7 @@ from services.metrics import period_metrics
 from services.periods import read_period
 from services.reports.forms import monitoring_form
 from tests.organisation import wib
-from tests.pages.conftest import run_ok
+from tests.pages.conftest import run_ok, shown
 from ui.text import markdown_escape
 
 EDITOR = "tabel7-e-kinerja-2026-S1-editor"
@@ -27,10 +27,10 @@ def saved_reviews(url: str) -> list[tuple[str, str, dict]]:
         rows = session.execute(select(SopReview.kind, SopReview.period, SopReview.content)
                                .order_by(SopReview.id)).all()
     engine.dispose()
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [tuple(row) for row in rows]
 
 
-def draft(url: str, code: str, period_text: str):  # type: ignore[no-untyped-def]
+def draft(url: str, code: str, period_text: str):
     engine = make_engine(url)
     period = read_period(period_text)
     with read_session(engine) as session:
@@ -41,12 +41,12 @@ def draft(url: str, code: str, period_text: str):  # type: ignore[no-untyped-def
     return form
 
 
-def open_tab(app, label: str) -> None:  # type: ignore[no-untyped-def]
+def open_tab(app, label: str) -> None:
     app.session_state["laporan-tab"] = label
     run_ok(app)
 
 
-def press(app, label: str) -> None:  # type: ignore[no-untyped-def]
+def press(app, label: str) -> None:
     next(b for b in app.button if b.label == label).click()
     run_ok(app)
 
@@ -64,7 +64,7 @@ def test_sekretaris_reviews_edits_and_saves_tabel7(demo_signed_in, demo_database
         "Catatan Hasil Penilaian": "Penilaian langsung oleh Sekretaris."}},
         "added_rows": [], "deleted_rows": []}
     press(app, "Simpan Tabel 7")
-    assert "Tabel 7 e-Kinerja" in app.success[0].value
+    assert "Tabel 7 e-Kinerja" in shown(app.success[0])
     name = markdown_escape("Rina Marlina, S.E., M.M.")  # a name is shown as typed
     assert f"Tersimpan oleh **{name}**" in app.main.caption[0].value
     [(kind, period, content)] = saved_reviews(demo_database)
@@ -86,11 +86,11 @@ def test_an_unassessed_step_is_refused_with_the_edits_kept(demo_signed_in,
     sop_row = next(s for s in app.selectbox if s.label == "Penilaian Terhadap Penerapan")
     assert sop_row.value is None  # nothing to judge: the evaluator decides
     press(app, "Simpan Tabel 7")
-    assert 'SOP e-Kinerja: pilih penilaian "Berjalan dengan baik"' in app.error[0].value
+    assert 'SOP e-Kinerja: pilih penilaian "Berjalan dengan baik"' in shown(app.error[0])
     sop_row = next(s for s in app.selectbox if s.label == "Penilaian Terhadap Penerapan")
     sop_row.select("Berjalan dengan baik")
     press(app, "Simpan Tabel 7")
-    assert 'Langkah 1: pilih penilaian "Berjalan dengan baik"' in app.error[0].value
+    assert 'Langkah 1: pilih penilaian "Berjalan dengan baik"' in shown(app.error[0])
     assert sop_row.value == "Berjalan dengan baik"  # the edits are kept
     assert saved_reviews(demo_database) == []
 
@@ -105,7 +105,7 @@ def test_the_evaluation_needs_all_seven_answers(demo_signed_in, demo_database) -
     for radio in radios[:6]:
         radio.set_value("Ya")
     press(app, "Simpan evaluasi")
-    assert "Kriteria 7 (Sinergi satu dengan lainnya)" in app.error[0].value
+    assert "Kriteria 7 (Sinergi satu dengan lainnya)" in shown(app.error[0])
     assert saved_reviews(demo_database) == []
     radios = [radio for radio in app.radio if radio.label.startswith("7.")]
     radios[0].set_value("Tidak")

@@ -9,18 +9,18 @@ from db.models import Case, Event
 from services.accounts import load_actor
 from services.workflow import engine as wf
 from tests.organisation import NOW, wib
-from tests.pages.conftest import run_ok
+from tests.pages.conftest import run_ok, shown
 
 
-def fields(app):  # type: ignore[no-untyped-def]
+def fields(app):
     return {field.label: field for field in [*app.text_input, *app.text_area]}
 
 
-def markdown_with(app, text: str) -> list[str]:  # type: ignore[no-untyped-def]
+def markdown_with(app, text: str) -> list[str]:
     return [m.value for m in app.main.markdown if text in m.value]
 
 
-def button(app, label: str):  # type: ignore[no-untyped-def]
+def button(app, label: str):
     return next(b for b in app.button if b.label == label)
 
 
@@ -61,8 +61,8 @@ def test_start_a_case_and_land_on_its_first_step(signed_in, app_database) -> Non
     button(app, "Mulai kasus").click()
     run_ok(app)
     assert [t.value for t in app.title] == ["Catat Langkah"]
-    assert app.success[0].value.startswith("Kasus 'Penyusunan LKj Tahun 2025' (penyusunan-lkj-")
-    assert app.success[0].value.endswith("Berikutnya: langkah 1, dipegang Sekretaris.")
+    assert shown(app.success[0]).startswith("Kasus 'Penyusunan LKj Tahun 2025' (penyusunan-lkj-")
+    assert shown(app.success[0]).endswith("Berikutnya: langkah 1, dipegang Sekretaris.")
     engine = make_engine(app_database)
     with read_session(engine) as session:
         case = session.scalar(select(Case))
@@ -77,7 +77,7 @@ def test_start_refusal_keeps_what_was_typed(signed_in) -> None:
     fields(app)["Periode (opsional)"].input("2025-T3")
     button(app, "Mulai kasus").click()
     run_ok(app)
-    assert app.error[0].value == "Judul kasus wajib diisi, 3 sampai 200 karakter (tertulis 2)."
+    assert shown(app.error[0]) == "Judul kasus wajib diisi, 3 sampai 200 karakter (tertulis 2)."
     assert fields(app)["Periode (opsional)"].value == "2025-T3"
     assert fields(app)["Judul kasus"].value == "LK"
 
@@ -87,7 +87,7 @@ def test_only_sops_the_user_may_start_are_offered(signed_in) -> None:
     assert set(kadis.selectbox[0].options) == {
         "e-Kinerja", "Pengumpulan Data Kinerja", "Perbaikan Data Kinerja"}
     arsiparis = signed_in("arsiparis", "mulai")
-    assert "tidak berwenang memulai kasus" in arsiparis.warning[0].value
+    assert "tidak berwenang memulai kasus" in shown(arsiparis.warning[0])
 
 
 def test_scheduled_steps_ask_for_their_dates(signed_in) -> None:
@@ -112,8 +112,8 @@ def test_recorder_records_the_sekretaris_step_on_behalf(signed_in, app_database)
     fields(app)["Output (nomor dokumen / referensi)"].input("Disposisi No. 12/2026")
     button(app, "Catat").click()
     run_ok(app)
-    assert app.success[0].value.startswith("Tercatat: langkah 1 selesai pada")
-    assert app.success[0].value.endswith("Berikutnya: langkah 2, dipegang Fungsional.")
+    assert shown(app.success[0]).startswith("Tercatat: langkah 1 selesai pada")
+    assert shown(app.success[0]).endswith("Berikutnya: langkah 2, dipegang Fungsional.")
     recorded = events(app_database, case)[1]
     assert recorded.performer_user_id != recorded.recorded_by_user_id
     assert recorded.details == {"kelengkapan": ["DPA dan disposisi"],
@@ -154,8 +154,8 @@ def test_messages_name_steps_by_their_printed_labels(signed_in, app_database) ->
     assert any("lanjut ke langkah 8" in option for option in app.radio[0].options)
     button(app, "Catat").click()
     run_ok(app)
-    assert app.success[0].value.startswith("Tercatat: langkah 6 selesai pada")
-    assert app.success[0].value.endswith("Berikutnya: langkah 8, dipegang Fungsional.")
+    assert shown(app.success[0]).startswith("Tercatat: langkah 6 selesai pada")
+    assert shown(app.success[0]).endswith("Berikutnya: langkah 8, dipegang Fungsional.")
     detail = signed_in("fungsional", "kasus", kasus=str(case))
     trail = detail.dataframe[0].value
     assert list(trail["Langkah"]) == ["–", "1", "2", "3", "4", "6"]  # as printed, not 1-5
@@ -172,7 +172,7 @@ def test_a_multi_unit_submission_names_the_units_still_missing(signed_in, app_da
     assert unit.options == ["Bidang Pengelolaan Arsip"]  # a Bidang user: their own unit only
     button(app, "Catat").click()
     run_ok(app)
-    message = app.success[0].value
+    message = shown(app.success[0])
     assert message.startswith("Tercatat: Bidang Pengelolaan Arsip menyerahkan langkah 3 pada")
     assert message.endswith("Langkah ini menunggu 2 unit lagi: Bidang Deposit dan Pelestarian, "
                             "Bidang Layanan Perpustakaan.")
@@ -182,7 +182,7 @@ def test_a_multi_unit_submission_names_the_units_still_missing(signed_in, app_da
 def test_a_user_without_the_role_cannot_record(signed_in, app_database) -> None:
     case = started_case(app_database, steps=[("sekretaris", "complete", 1)])
     app = signed_in("sekretaris", "catat", kasus=str(case))
-    assert "dilaksanakan oleh Fungsional" in app.warning[0].value
+    assert "dilaksanakan oleh Fungsional" in shown(app.warning[0])
     assert not [b for b in app.button if b.label == "Catat"]
 
 
@@ -198,14 +198,14 @@ def test_return_needs_a_reason_and_says_where_the_work_goes(signed_in, app_datab
     fields(app)["Output (nomor dokumen / referensi)"].input("Konsep v2")
     button(app, "Catat").click()
     run_ok(app)
-    assert app.error[0].value == "Alasan pengembalian wajib diisi."
+    assert shown(app.error[0]) == "Alasan pengembalian wajib diisi."
     assert fields(app)["Output (nomor dokumen / referensi)"].value == "Konsep v2"
     fields(app)["Catatan (wajib diisi alasannya bila dikembalikan)"].input(
         "Lampiran capaian belum lengkap")
     button(app, "Catat").click()
     run_ok(app)
-    assert app.success[0].value.endswith("Berikutnya: langkah 4, dipegang Fungsional.")
-    assert "dikembalikan" in app.success[0].value
+    assert shown(app.success[0]).endswith("Berikutnya: langkah 4, dipegang Fungsional.")
+    assert "dikembalikan" in shown(app.success[0])
 
 
 def test_over_long_input_is_bounded_by_the_form_and_refused_by_the_service(
@@ -240,7 +240,7 @@ def test_a_stale_form_is_refused_when_someone_else_recorded_first(signed_in, app
     engine.dispose()
     button(app, "Catat").click()
     run_ok(app)
-    assert app.error[0].value.startswith("Langkah ini baru saja dicatat oleh pengguna lain")
+    assert shown(app.error[0]).startswith("Langkah ini baru saja dicatat oleh pengguna lain")
     assert markdown_with(app, "Langkah 2: Melakukan Koordinasi")  # now showing the new state
     assert len(events(app_database, case)) == 2  # nothing recorded twice
 
@@ -255,8 +255,8 @@ def test_the_user_is_told_when_the_step_they_opened_was_recorded(signed_in, app_
                        performer="sekretaris")
     engine.dispose()
     run_ok(app)
-    assert app.info[0].value.startswith("Langkah yang tadi Anda buka sudah dicatat")
-    assert "dilaksanakan oleh Fungsional" in app.warning[0].value
+    assert shown(app.info[0]).startswith("Langkah yang tadi Anda buka sudah dicatat")
+    assert "dilaksanakan oleh Fungsional" in shown(app.warning[0])
 
 
 # --- Tugas Saya ---------------------------------------------------------------------------------
@@ -280,7 +280,7 @@ def test_my_tasks_show_the_steps_waiting_for_my_role(signed_in, app_database) ->
 
 def test_nothing_pending_says_so(signed_in) -> None:
     app = signed_in("monev")
-    assert app.success[0].value == "Tidak ada langkah yang menunggu Anda."
+    assert shown(app.success[0]) == "Tidak ada langkah yang menunggu Anda."
 
 
 def test_html_in_user_text_is_shown_as_text(signed_in, app_database) -> None:
@@ -320,7 +320,7 @@ def test_case_list_and_cancel(signed_in, app_database) -> None:
     fields(app)["Alasan pembatalan"].input("Digabung dengan kasus lain")
     button(app, "Batalkan kasus").click()
     run_ok(app)
-    assert app.success[0].value == "Kasus dibatalkan."
+    assert shown(app.success[0]) == "Kasus dibatalkan."
     assert {m.label: m.value for m in app.metric}["Status"] == "Dibatalkan"
 
 
@@ -331,6 +331,6 @@ def test_correction_from_the_case_page(signed_in, app_database) -> None:
     fields(app)["Alasan koreksi"].input("Nomor ND salah ketik")
     button(app, "Catat koreksi").click()
     run_ok(app)
-    assert app.success[0].value == "Koreksi atas kejadian #2 dicatat."
+    assert shown(app.success[0]) == "Koreksi atas kejadian #2 dicatat."
     trail = app.dataframe[0].value
     assert trail["Kejadian"].iloc[-1] == "Koreksi atas kejadian #2"

@@ -5,7 +5,7 @@ from services.catalog.yaml_io import read_sop_file
 from tests.conftest import CATALOG_DIR
 
 
-def _lkj():  # type: ignore[no-untyped-def]
+def _lkj():
     return read_sop_file(CATALOG_DIR / "penyusunan-lkj.yaml")
 
 

@@ -8,7 +8,7 @@ from services.catalog.yaml_io import catalog_files, read_catalog
 from tests.conftest import CATALOG_DIR, SEED_FILE
 
 
-def _kinds(findings, code=None):  # type: ignore[no-untyped-def]
+def _kinds(findings, code=None):
     return {(f.sop_code, f.kind, f.step) for f in findings if code in (None, f.sop_code)}
 
 
@@ -40,11 +40,11 @@ def test_curated_catalog_keeps_the_source_findings_but_no_unresolved_decision() 
     assert not kinds & {"decision-missing", "return-target-mismatch", "return-target-unresolved"}
 
 
-def _sop(*steps: StepDef, lanes=("Fungsional", "Sekretaris")) -> SopDef:  # type: ignore[no-untyped-def]
+def _sop(*steps: StepDef, lanes=("Fungsional", "Sekretaris")) -> SopDef:
     return SopDef(code="contoh", name="Contoh", lanes=lanes, steps=steps)
 
 
-def _step(seq: int, role: str, activity: str = "Menyusun laporan", **kwargs) -> StepDef:  # type: ignore[no-untyped-def]
+def _step(seq: int, role: str, activity: str = "Menyusun laporan", **kwargs) -> StepDef:
     defaults = dict(kelengkapan="data", waktu="10 Menit", target=Target("minutes", 10), output="x")
     return StepDef(seq=seq, label=str(seq), activity=activity, role=role, **{**defaults, **kwargs})
 

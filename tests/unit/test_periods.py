@@ -18,7 +18,7 @@ TODAY = date(2026, 11, 24)
     ("2026-02-01_2026-02-10", "1 Feb 2026 – 10 Feb 2026", date(2026, 2, 1), date(2026, 2, 10),
      "22 Jan 2026 – 31 Jan 2026"),
 ])
-def test_periods_read_from_links(text, label, first, last, previous) -> None:  # type: ignore[no-untyped-def]
+def test_periods_read_from_links(text, label, first, last, previous) -> None:
     period = parse_period(text, today=TODAY)
     assert (period.label, period.first, period.last, period.previous().label) == (
         label, first, last, previous)
@@ -27,7 +27,7 @@ def test_periods_read_from_links(text, label, first, last, previous) -> None:  #
 
 @pytest.mark.parametrize("text", [None, "", "kemarin", "2026-13", "2026-Q5", "2026-S3", "2026-S0",
                                   "2026-03-01_2026-02-01"])
-def test_unreadable_period_is_the_current_quarter(text) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_period_is_the_current_quarter(text) -> None:
     assert parse_period(text, today=TODAY).label == "Triwulan IV 2026"
 
 

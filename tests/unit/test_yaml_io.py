@@ -52,7 +52,7 @@ def test_written_file_reads_back_to_the_same_definition() -> None:
     assert again.content_hash() == sop.content_hash()
 
 
-def _mutated(change) -> str:  # type: ignore[no-untyped-def]
+def _mutated(change) -> str:
     data = sop_to_data(read_sop_file(LKJ))
     change(data)
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)

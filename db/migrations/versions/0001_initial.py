@@ -315,7 +315,7 @@ def downgrade() -> None:
     op.drop_table('app_setting')
 
 
-# The audit trail is append-only (DESIGN section 5): corrections are new events. The database
+# The audit trail is append-only (docs/design.md, "Workflow"): corrections are new events. The database
 # itself refuses UPDATE and DELETE on `event`, so no code path can rewrite history. A later
 # SQLite batch migration that rebuilds `event` must create these triggers again.
 _SQLITE_GUARDS = [
@@ -354,7 +354,7 @@ def _hm(hours: int, minutes: int = 0) -> int:
     return hours * 60 + minutes
 
 
-# Perpres 21/2023 (37.5 hours a week) and the Ramadan hours of DESIGN section 6, as
+# Perpres 21/2023 (37.5 hours a week) and the Ramadan hours (docs/design.md, "Working time"), as
 # (weekday, start, break start, break end, end). Weekends have no row: not working days.
 _DEFAULT_WORK_HOURS = {
     "normal": [(d, _hm(7, 30), _hm(12), _hm(13), _hm(16)) for d in range(4)]

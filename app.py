@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from db.engine import read_session
 from services.accounts import has_users
 from ui.auth import request_sign_out, sign_in
+from ui.format import actor_roles_label
 from ui.navigation import BY_KEY, landing_key, menu, st_pages
 from ui.routing import leave_legacy_mode, routed
 from ui.runtime import engine, stop_unless_database_ready
@@ -31,22 +32,21 @@ if first_run:
 
 pages = st_pages()
 # Every page is registered before signing in, so a reload of any URL resolves to its page
-# (the login cookie arrives with the request; see DESIGN section 10).
+# (the login cookie arrives with the request; see docs/design.md, "Roles and pages").
 page = st.navigation(list(pages.values()), position="hidden")
-signed_in = sign_in(engine())
-if signed_in is None:
+actor = sign_in(engine())
+if actor is None:
     st.stop()
-actor, authenticator = signed_in
 set_actor(actor)
 
 with st.sidebar:
     st.markdown("### Pantau SOP")
-    st.caption(markdown_escape(f"{actor.full_name} · {', '.join(sorted(actor.roles)) or 'Admin'}"))
+    st.caption(markdown_escape(f"{actor.full_name} · {actor_roles_label(actor)}"))
 menu(actor, pages, page.url_path)
 with st.sidebar:
     st.divider()
     if st.button("Keluar", key="keluar", icon=":material/logout:"):
-        request_sign_out()
+        request_sign_out(engine())
 
 if page.url_path in ("", "beranda"):
     st.switch_page(pages[landing_key(actor)])

@@ -9,6 +9,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
@@ -45,14 +46,14 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(database_url: str, *, warm_runs: int = 5) -> list[dict[str, object]]:
+def measure(database_url: str, *, warm_runs: int = 5) -> list[dict[str, Any]]:
     results = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for title, path in PAGES:
             with tempfile.TemporaryDirectory() as work:
                 server = start_server(database_url, Path(work) / "streamlit.log",
-                                      {"PANTAU_COOKIE_KEY": "kunci-bench-" + "x" * 40})
+                                      {})
                 try:
                     page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
                     page.goto(f"{server.url}/akun")  # sign in on a light page

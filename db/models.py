@@ -377,7 +377,7 @@ class AppSetting(Base):
     updated_at: Mapped[datetime]
 
 
-# --- monitoring and evaluation (PermenPAN-RB 35/2012, DESIGN section 11) ------------------
+# --- monitoring and evaluation (PermenPAN-RB 35/2012, docs/reports.md) ------------------
 
 
 class SopReview(Base):
@@ -398,3 +398,24 @@ class SopReview(Base):
     content: Mapped[dict[str, Any]]
     saved_by_user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     saved_at: Mapped[datetime]
+
+
+# --- sign-in sessions ------------------------------------------------------------------------
+
+
+class LoginSession(Base):
+    """A signed-in browser. Its cookie holds a random token; only the token's SHA-256 is
+    stored. Every page run looks the session up, so ending it here (Keluar, a password change
+    or reset, deactivation) ends it on every app process."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    client: Mapped[str | None] = mapped_column(String(64))

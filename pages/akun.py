@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from db.engine import write_session
 from services.accounts import MIN_PASSWORD_LENGTH, change_own_password
 from services.clock import utcnow
-from services.errors import ServiceError
-from ui.auth import password_proved
+from ui.auth import current_token
+from ui.messages import perform, show_flash
 from ui.routing import require_app
-from ui.runtime import engine
-from ui.session import current_actor, flash, show_flash
+from ui.session import current_actor
 
 require_app()
 actor = current_actor()
@@ -29,14 +27,9 @@ with st.form("ganti-sandi", clear_on_submit=False):
                         type="password", max_chars=72)
     repeated = st.text_input("Ulangi kata sandi baru", type="password", max_chars=72)
     if st.form_submit_button("Simpan kata sandi baru", type="primary"):
-        try:
-            with write_session(engine()) as session:
-                change_own_password(session, actor=actor, current=current, new=new,
-                                    repeated=repeated, now=utcnow())
-        except ServiceError as error:
-            st.error(str(error))
-        else:
-            password_proved(utcnow())  # this session stays; other sessions must sign in again
-            flash("Kata sandi sudah diganti. Perangkat lain yang masih masuk dengan akun ini "
-                  "diminta masuk lagi.")
-            st.rerun()
+        # This session stays; every other sign-in of the account ends.
+        perform(lambda session: change_own_password(
+            session, actor=actor, current=current, new=new, repeated=repeated, now=utcnow(),
+            keep_token=current_token()),
+            "Kata sandi sudah diganti. Perangkat lain yang masih masuk dengan akun ini diminta "
+            "masuk lagi.")

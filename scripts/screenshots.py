@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import tempfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -23,12 +23,12 @@ from services.accounts import SYSTEM
 from services.bootstrap import initialise
 from services.demo import DEMO_PASSWORD, load_demo
 from services.formatting import WIB
-from services.periods import read_period
+from services.periods import semester
 from services.reports.digest import report_files
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in_here, start_server, wait_for_app_run
 
 UNTIL = datetime(2026, 11, 20, 15, 0, tzinfo=WIB)
-PERIOD = read_period("2026-S1")
+PERIOD = semester(date(2026, 1, 1))
 SHOTS = [
     # (user, path, file, tab to open)
     ("kadis", "dasbor?periode=2026", "dasbor-kepatuhan", None),
@@ -94,7 +94,7 @@ def main() -> None:
         engine.dispose()
         report_pages(url, args.out, Path(work))
         server = start_server(url, Path(work) / "streamlit.log",
-                              {"PANTAU_COOKIE_KEY": "kunci-tangkapan-layar-" + "x" * 30})
+                              {})
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import bcrypt
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from db.models import AppSetting, Event, Role, SopReview, Unit, User
+from db.engine import affected_rows
+from db.models import AppSetting, Event, LoginSession, Role, SopReview, Unit, User
+from services.clock import utcnow
 from services.errors import InvalidInput, NotFound, PermissionDenied
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 72  # bcrypt reads at most 72 bytes
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
-# The Fungsional record steps for others from the Buku Agenda by default (DESIGN section 5).
+# The Fungsional record steps for others from the Buku Agenda by default (docs/design.md, "Workflow").
 RECORDER_ROLES = frozenset({"Fungsional"})
 
 
@@ -114,15 +117,8 @@ def create_user(
     if password_hash is None:
         check_password_rules(password)
         password_hash = hash_password(password)
-    role_rows = session.scalars(select(Role).where(Role.name.in_(roles))).all()
-    unknown = set(roles) - {role.name for role in role_rows}
-    if unknown:
-        raise InvalidInput(f"Peran tidak dikenal: {', '.join(sorted(unknown))}.")
-    unit_id = None
-    if unit_code is not None:
-        unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
-        if unit_id is None:
-            raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
+    role_rows, unit_id = _roles_and_unit(session, roles=roles, unit_code=unit_code,
+                                         is_admin=is_admin)
     user = User(
         username=username, full_name=full_name, email=email, password_hash=password_hash,
         unit_id=unit_id, is_admin=is_admin,
@@ -137,24 +133,38 @@ def create_user(
     return user
 
 
+def _roles_and_unit(session: Session, *, roles: Sequence[str], unit_code: str | None,
+                    is_admin: bool) -> tuple[list[Role], int | None]:
+    """Every account has a role or is an admin; a Bidang user belongs to a Bidang unit (the
+    unit it submits for on a multi-unit step)."""
+    if not roles and not is_admin:
+        raise InvalidInput("Pilih paling sedikit satu peran, atau jadikan akun ini admin.")
+    role_rows = list(session.scalars(select(Role).where(Role.name.in_(roles))))
+    unknown = set(roles) - {role.name for role in role_rows}
+    if unknown:
+        raise InvalidInput(f"Peran tidak dikenal: {', '.join(sorted(unknown))}.")
+    unit = session.scalar(select(Unit).where(Unit.code == unit_code)) if unit_code else None
+    if unit_code and unit is None:
+        raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
+    if "Bidang" in roles and (unit is None or unit.kind != "bidang"):
+        raise InvalidInput("Pengguna dengan peran Bidang wajib punya unit Bidang-nya: unit itulah "
+                           "yang ia serahkan pada langkah per unit.")
+    return role_rows, unit.id if unit is not None else None
+
+
 # --- login --------------------------------------------------------------------------------
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
 SETUP_MARKER = "setup_completed"
 
 
 def has_users(session: Session) -> bool:
-    return session.scalar(select(func.count()).select_from(User)) > 0
+    return (session.scalar(select(func.count()).select_from(User)) or 0) > 0
 
 
-def login_credentials(session: Session, *, now: datetime) -> dict[str, Any]:
-    """The credentials dict streamlit-authenticator works on, built from the database.
-
-    Inactive users are left out. `failed_login_attempts` is the user's current count while
-    a lockout runs and 0 once it has expired, so the library's max_login_attempts refuses a
-    locked account, even with the right password, for exactly the lockout period.
-    """
+def login_credentials(session: Session) -> dict[str, Any]:
+    """The credentials dict streamlit-authenticator's login form checks passwords against,
+    built from the database (active users only). Lockout and sessions are not the library's:
+    services/sessions.py counts failures and starts the session."""
     users = session.scalars(select(User).where(User.is_active.is_(True))
                             .options(selectinload(User.roles))).all()
     return {"usernames": {
@@ -163,49 +173,11 @@ def login_credentials(session: Session, *, now: datetime) -> dict[str, Any]:
             "email": user.email or "",
             "password": user.password_hash,
             "roles": [role.name for role in user.roles],
-            "failed_login_attempts": _current_failures(user, now),
+            "failed_login_attempts": 0,
             "logged_in": False,
         }
         for user in users
     }}
-
-
-def _current_failures(user: User, now: datetime) -> int:
-    if user.locked_until is not None and user.locked_until <= now:
-        return 0
-    return user.failed_login_count
-
-
-def record_failed_logins(session: Session, *, username: str, failures: int,
-                         now: datetime) -> datetime | None:
-    """Store the failure count the login widget reached; lock the account at the limit.
-    Returns the end of the lockout, if the account is now locked."""
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        return None
-    user.failed_login_count = failures
-    if failures >= MAX_FAILED_LOGINS:
-        user.locked_until = user.locked_until if _locked(user, now) else now + LOCKOUT
-    session.flush()
-    return user.locked_until if _locked(user, now) else None
-
-
-def _locked(user: User, now: datetime) -> bool:
-    return user.locked_until is not None and user.locked_until > now
-
-
-def locked_until(session: Session, *, username: str, now: datetime) -> datetime | None:
-    user = session.scalar(select(User).where(User.username == username))
-    return user.locked_until if user is not None and _locked(user, now) else None
-
-
-def record_login(session: Session, *, username: str, now: datetime) -> None:
-    user = session.scalar(select(User).where(User.username == username))
-    if user is not None:
-        user.failed_login_count = 0
-        user.locked_until = None
-        user.last_login_at = now
-        session.flush()
 
 
 def create_first_admin(session: Session, *, username: str, full_name: str, password: str,
@@ -223,8 +195,27 @@ def create_first_admin(session: Session, *, username: str, full_name: str, passw
 # --- passwords ------------------------------------------------------------------------------
 
 
+def token_digest(token: str) -> str:
+    """What the database keeps of a sign-in token (services/sessions.py)."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def end_user_sessions(session: Session, *, user_id: int, now: datetime, reason: str,
+                      keep_token: str | None = None) -> int:
+    """End every live sign-in of a user, on every app process (a password change keeps the
+    session that made it)."""
+    query = update(LoginSession).where(LoginSession.user_id == user_id,
+                                       LoginSession.ended_at.is_(None))
+    if keep_token:
+        query = query.where(LoginSession.token_hash != token_digest(keep_token))
+    return affected_rows(session, query.values(ended_at=now, end_reason=reason)
+                         .execution_options(synchronize_session=False))
+
+
 def change_own_password(session: Session, *, actor: Actor, current: str, new: str,
-                        repeated: str, now: datetime) -> None:
+                        repeated: str, now: datetime, keep_token: str | None = None) -> None:
+    """Change one's own password; every other sign-in of the account ends (`keep_token`
+    names the one that made the change)."""
     user = session.get(User, actor.user_id)
     if user is None or not verify_password(current, user.password_hash):
         raise InvalidInput("Kata sandi saat ini salah.")
@@ -236,6 +227,8 @@ def change_own_password(session: Session, *, actor: Actor, current: str, new: st
     user.password_hash = hash_password(new)
     user.password_changed_at = now
     session.flush()
+    end_user_sessions(session, user_id=user.id, now=now, reason="sandi diganti",
+                      keep_token=keep_token)
 
 
 def reset_password(session: Session, *, actor: Actor, username: str, new: str,
@@ -248,6 +241,7 @@ def reset_password(session: Session, *, actor: Actor, username: str, new: str,
     user.failed_login_count = 0
     user.locked_until = None
     session.flush()
+    end_user_sessions(session, user_id=user.id, now=now, reason="sandi direset")
 
 
 # --- administration -------------------------------------------------------------------------
@@ -299,7 +293,7 @@ def list_users(session: Session) -> list[UserView]:
 
 def update_user(session: Session, *, actor: Actor, username: str, full_name: str,
                 roles: Sequence[str], unit_code: str | None, is_admin: bool, is_recorder: bool,
-                is_active: bool, email: str | None = None) -> None:
+                is_active: bool, email: str | None = None, now: datetime | None = None) -> None:
     require_admin(actor)
     user = _user(session, username)
     if user.id == actor.user_id and (not is_admin or not is_active):
@@ -307,21 +301,16 @@ def update_user(session: Session, *, actor: Actor, username: str, full_name: str
                            "sendiri.")
     if not 1 <= len(full_name.strip()) <= 120:
         raise InvalidInput("Nama lengkap wajib diisi (maksimal 120 karakter).")
-    role_rows = session.scalars(select(Role).where(Role.name.in_(roles))).all()
-    unknown = set(roles) - {role.name for role in role_rows}
-    if unknown:
-        raise InvalidInput(f"Peran tidak dikenal: {', '.join(sorted(unknown))}.")
-    unit_id = None
-    if unit_code:
-        unit_id = session.scalar(select(Unit.id).where(Unit.code == unit_code))
-        if unit_id is None:
-            raise InvalidInput(f"Unit '{unit_code}' tidak ada.")
+    role_rows, unit_id = _roles_and_unit(session, roles=roles, unit_code=unit_code,
+                                         is_admin=is_admin)
     user.full_name = full_name.strip()
     user.email = (email or "").strip() or None
     user.roles = list(role_rows)
     user.unit_id = unit_id
     user.is_admin, user.is_recorder, user.is_active = is_admin, is_recorder, is_active
     session.flush()
+    if not is_active:
+        end_user_sessions(session, user_id=user.id, now=now or utcnow(), reason="dinonaktifkan")
 
 
 def delete_user(session: Session, *, actor: Actor, username: str) -> None:
@@ -341,6 +330,7 @@ def delete_user(session: Session, *, actor: Actor, username: str) -> None:
         raise InvalidInput(f"{user.full_name} menyimpan {reviews} formulir monitoring/evaluasi; "
                            "akun yang sudah tercatat tidak dihapus, nonaktifkan saja.")
     user.roles = []
+    session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     session.flush()
     session.delete(user)
     session.flush()

@@ -1,206 +1,223 @@
-"""Signing in with streamlit-authenticator, on users kept in the database (DESIGN section 10).
+"""Signing in (docs/security.md, "Sign-in").
 
-Each run builds the authenticator's credentials from the database (active users, bcrypt
-hashes, roles, and the failure count of a running lockout) and writes back what the login
-widget changed: a success resets the count and stamps the login (login callback), a failure
-raises the count and locks the account for 15 minutes at 5.
+streamlit-authenticator draws the login form and checks the password against the users in the
+database. The session is Pantau SOP's own (services/sessions.py): a random token, kept in the
+browser's `pantau_sop` cookie and, hashed, in the database, looked up on every run. So a
+login holds across a reload and a new tab, "Keluar" (or a password change, a reset, a
+deactivation) ends it on every app process, and a cookie that names no live session is
+treated as none and cleared.
+
+Writing the cookie needs the browser: a small component sets (or deletes) it when it is
+drawn. The write stays pending in the session, and is drawn again on every run, until the
+browser confirms it, so a page switch in the run that signed in (the root URL sends each
+role to its own page) can no longer lose it.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import extra_streamlit_components
 import streamlit as st
+import streamlit.components.v1 as components
 import streamlit_authenticator as stauth
 from sqlalchemy import Engine
-from streamlit_authenticator.utilities import LoginError
 
-from db.engine import REPO_ROOT, read_session, write_session
-from services.accounts import (
-    MAX_FAILED_LOGINS,
-    Actor,
-    load_actor,
-    locked_until,
-    login_credentials,
-    record_failed_logins,
-    record_login,
-)
+from db.engine import read_session, write_session
+from services.accounts import Actor, login_credentials
 from services.clock import utcnow
 from services.demo import demo_info
-from services.errors import NotFound
 from services.formatting import format_wib
+from services.sessions import (
+    MAX_FAILED_LOGINS,
+    AccountLocked,
+    end_session,
+    record_failed_password,
+    resume_session,
+    start_session,
+    well_formed,
+)
+from ui.messages import show
 
 COOKIE_NAME = "pantau_sop"
-COOKIE_KEY_FILE = REPO_ROOT / "data" / "cookie_key"
 LOGIN_FIELDS = {"Form name": "Masuk", "Username": "Nama pengguna", "Password": "Kata sandi",
                 "Login": "Masuk"}
+_TOKEN = "pantau_session_token"  # the live session of this browser tab
+_STALE = "pantau_stale_cookie"  # a cookie this tab found dead (the browser may still send it)
+_COOKIE_JOB = "pantau_cookie_job"  # a cookie write the browser has not confirmed yet
+_NOTICE = "pantau_sign_in_notice"
+# The library's own cookie (a JWT it cannot revoke) is switched off: it gets a name nothing
+# sets and a lifetime of zero, and a key of its own that signs nothing.
+_LIBRARY_COOKIE = "pantau_sop_form"
+_LIBRARY_KEY = secrets.token_urlsafe(48)
+
+# The cookie component of extra-streamlit-components (installed with streamlit-authenticator),
+# declared under a name of our own: "set" and "delete" return True once the browser did it.
+_cookie_component = components.declare_component(
+    "pantau_cookie",
+    path=str(Path(extra_streamlit_components.__file__).parent / "CookieManager" / "frontend"
+             / "build"))
 
 
-def cookie_key() -> str:
-    """From .streamlit/secrets.toml (cookie_key) or PANTAU_COOKIE_KEY; otherwise a random key
-    generated once into data/ (never committed, never a constant in the code). Every app
-    process behind one proxy must share it."""
-    try:
-        configured = st.secrets.get("cookie_key")
-    except FileNotFoundError:
-        configured = None
-    configured = configured or os.environ.get("PANTAU_COOKIE_KEY")
-    if configured:
-        if len(configured) < 32:
-            raise RuntimeError("The cookie key must be at least 32 characters.")
-        return configured
-    return _generated_key(COOKIE_KEY_FILE)
+def browser_cookies() -> dict[str, str]:
+    """The cookies the browser sent when this session's connection opened."""
+    return dict(st.context.cookies)
 
 
-def _generated_key(path: Path) -> str:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+def client_address() -> str | None:
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None  # None in tests without a browser
 
 
-def _authenticator(credentials: dict) -> stauth.Authenticate:  # type: ignore[type-arg]
-    return stauth.Authenticate(
-        credentials, cookie_name=COOKIE_NAME, cookie_key=cookie_key(),
-        cookie_expiry_days=_cookie_lifetime_days(),
-        auto_hash=False,
-        login_sleep_time=float(os.environ.get("PANTAU_LOGIN_SLEEP_TIME", "0.7")),
-    )
-
-
-def sign_in(engine: Engine) -> tuple[Actor, stauth.Authenticate] | None:
-    """The signed-in user, or None after rendering the login page."""
+def sign_in(engine: Engine) -> Actor | None:
+    """The signed-in user, or None after drawing the login page."""
     now = utcnow()
+    try:
+        actor = _resumed(engine, now)
+        if actor is None:
+            actor = _login_form(engine, now)
+    finally:
+        _write_cookie()
+    return actor
+
+
+def request_sign_out(engine: Engine) -> None:
+    """The Keluar button: end the session everywhere, clear the cookie, show the login."""
+    token = st.session_state.pop(_TOKEN, None)
+    with write_session(engine) as session:
+        end_session(session, token=token, now=utcnow())
+    st.session_state[_STALE] = token
+    _queue_cookie("delete")
+    _forget_form_login()
+    st.rerun()
+
+
+def current_token() -> str | None:
+    token: str | None = st.session_state.get(_TOKEN)
+    return token
+
+
+def _resumed(engine: Engine, now: datetime) -> Actor | None:
+    """The user of this tab's session, or of the browser's cookie."""
+    token = st.session_state.get(_TOKEN)
+    from_cookie = token is None
+    if from_cookie:
+        token = browser_cookies().get(COOKIE_NAME)
+        if token is None or token == st.session_state.get(_STALE):
+            return None
     with read_session(engine) as session:
-        credentials = login_credentials(session, now=now)
+        actor = resume_session(session, token=token, now=now)
+    if actor is not None:
+        st.session_state[_TOKEN] = token
+        return actor
+    # The session ended (Keluar elsewhere, a password change, deactivation, expiry), or the
+    # cookie is not one of ours: treat it as none, and clear it from the browser.
+    st.session_state.pop(_TOKEN, None)
+    st.session_state[_STALE] = token
+    _queue_cookie("delete")
+    _forget_form_login()
+    if not from_cookie or well_formed(token):  # one of ours that ended, not a stray cookie
+        st.session_state[_NOTICE] = ("warning", "Sesi Anda sudah berakhir (keluar di perangkat "
+                                     "lain, kata sandi diganti, akun dinonaktifkan, atau masa "
+                                     "berlakunya habis); silakan masuk lagi.")
+    return None
+
+
+def _login_form(engine: Engine, now: datetime) -> Actor | None:
+    with read_session(engine) as session:
+        credentials = login_credentials(session)
         demo = demo_info(session)
     before = {name: user["failed_login_attempts"]
               for name, user in credentials["usernames"].items()}
     column = st.columns([1, 2, 1])[1]
-    header = column.container()
-    authenticator = _authenticator(credentials)
-    if st.session_state.pop(SIGN_OUT, False):
-        # Signing out in a run that completes: the component that deletes the login cookie
-        # reaches the browser (a rerun right after it could drop it, and a reload would sign
-        # the user back in). The login form follows in this same run.
-        authenticator.logout(location="unrendered")
-    refusal = None
-    try:
-        with column:
-            authenticator.login(location="main", max_login_attempts=MAX_FAILED_LOGINS,
-                                fields=LOGIN_FIELDS, key="masuk",
-                                callback=_record_success(engine))
-    except LoginError as error:
-        refusal = str(error)
-    locked_now = _record_failures(engine, credentials, before)
-    if st.session_state.get("authentication_status"):
-        try:
-            with read_session(engine) as session:
-                actor = load_actor(session, username=st.session_state["username"])
-        except NotFound:
-            authenticator.logout(location="unrendered")
-            st.rerun()
-        if not _proof_predates_password(actor, authenticator):
-            return actor, authenticator
-        # The password was changed or reset after this session (or its cookie) proved it.
-        authenticator.logout(location="unrendered")
-        st.session_state.pop(SIGNED_IN_AT, None)
-        st.session_state[PASSWORD_CHANGED] = True
-        st.rerun()
-    with header:
+    with column:
         st.title("Pantau SOP")
         st.caption("Pemantauan pelaksanaan SOP Administrasi Pemerintahan")
-    with column:
-        _login_messages(engine, refusal, locked_now, demo, now)
-    return None
+        authenticator = stauth.Authenticate(
+            credentials, cookie_name=_LIBRARY_COOKIE, cookie_key=_LIBRARY_KEY,
+            cookie_expiry_days=0, auto_hash=False,
+            login_sleep_time=float(os.environ.get("PANTAU_LOGIN_SLEEP_TIME", "0.7")))
+        authenticator.login(location="main", fields=LOGIN_FIELDS, key="masuk")
+        actor = _after_form(engine, credentials, before, now)
+        if actor is None:
+            _messages(demo)
+    return actor
 
 
-def _login_messages(engine: Engine, refusal: str | None, locked_now: datetime | None,
-                    demo: dict | None, now: datetime) -> None:  # type: ignore[type-arg]
-    if locked_now is not None or refusal == "Maximum number of login attempts exceeded":
-        attempted = st.session_state.get("masuk_attempted")
-        until = locked_now
-        if until is None and attempted:
-            with read_session(engine) as session:
-                until = locked_until(session, username=attempted, now=now)
-        st.error("Akun ini dikunci sementara karena kata sandi salah "
-                 f"{MAX_FAILED_LOGINS} kali berturut-turut."
-                 + (f" Coba lagi setelah {format_wib(until)}." if until else ""))
-    elif st.session_state.pop(PASSWORD_CHANGED, False):
-        st.warning("Kata sandi akun ini telah diubah sejak Anda masuk; silakan masuk lagi "
-                   "dengan kata sandi yang baru.")
-    elif refusal:
-        st.error("Sesi tidak berlaku lagi; silakan masuk kembali.")
-    elif st.session_state.get("authentication_status") is False:
-        st.error("Nama pengguna atau kata sandi salah.")
-    if demo:
-        st.info(
-            "Ini basis data **demo**. Akun demo: "
-            + ", ".join(f"`{name}`" for name in demo.get("usernames", []))
-            + f"; kata sandi semuanya `{demo['password']}`.",
-            icon=":material/science:")
-
-
-SIGN_OUT = "pantau_keluar"
-SIGNED_IN_AT = "pantau_password_proved_at"
-PASSWORD_CHANGED = "pantau_password_changed"
-
-
-def request_sign_out() -> None:
-    """The Keluar button: sign out at the start of the next run (see sign_in)."""
-    st.session_state[SIGN_OUT] = True
-    st.rerun()
-
-
-def _record_success(engine: Engine):  # type: ignore[no-untyped-def]
-    def record(event: dict) -> None:  # type: ignore[type-arg]
-        now = utcnow()
-        with write_session(engine) as session:
-            record_login(session, username=event["username"], now=now)
-        password_proved(now)
-    return record
-
-
-def password_proved(at: datetime) -> None:
-    """This session knew the current password at `at` (a form login, a password change)."""
-    st.session_state[SIGNED_IN_AT] = at
-
-
-def _cookie_lifetime_days() -> float:
-    return float(os.environ.get("PANTAU_COOKIE_EXPIRY_DAYS", "1"))
-
-
-def _proof_predates_password(actor: Actor, authenticator: stauth.Authenticate) -> bool:
-    """Whether this session proved the password before its last change. A session signed in
-    by a login cookie counts from the cookie's issue: the library signs only the user name
-    and the expiry, so the issue is the expiry less the cookie lifetime."""
-    if actor.password_changed_at is None:
-        return False
-    proved = st.session_state.get(SIGNED_IN_AT)
-    if proved is None:
-        cookie = authenticator.cookie_controller.get_cookie()  # verified by the library
+def _after_form(engine: Engine, credentials: dict[str, Any], before: dict[str, int],
+                now: datetime) -> Actor | None:
+    """A right password starts a session (unless the account is locked); a wrong one is
+    counted in the database."""
+    if st.session_state.get("authentication_status"):
+        username = str(st.session_state["username"])
         try:
-            proved = datetime.fromtimestamp(
-                float(cookie["exp_date"]) - _cookie_lifetime_days() * 86400, tz=UTC)
-        except (KeyError, TypeError, ValueError):
-            return True  # no proof we can date: ask for the password
-        password_proved(proved)
-    return proved < actor.password_changed_at
-
-
-def _record_failures(engine: Engine, credentials: dict,  # type: ignore[type-arg]
-                     before: dict[str, int]) -> datetime | None:
-    """Store failures the widget counted; the end of the lockout if one just started."""
-    for name, user in credentials["usernames"].items():
-        failures = user.get("failed_login_attempts", 0)
-        if failures > before.get(name, 0):
-            st.session_state["masuk_attempted"] = name
             with write_session(engine) as session:
-                return record_failed_logins(session, username=name, failures=failures,
-                                            now=utcnow())
+                signed = start_session(session, username=username, now=now,
+                                       client=client_address())
+        except AccountLocked as locked:
+            _forget_form_login()
+            st.session_state[_NOTICE] = ("error", _locked_text(locked.until))
+            return None
+        st.session_state[_TOKEN] = signed.token
+        st.session_state.pop(_STALE, None)
+        _queue_cookie("set", token=signed.token, expires=signed.expires_at)
+        st.rerun()  # the page without the form; the cookie is written by the next runs
+    for name, user in credentials["usernames"].items():
+        if user.get("failed_login_attempts", 0) > before.get(name, 0):
+            with write_session(engine) as session:
+                until = record_failed_password(session, username=name, now=now)
+            if until is not None:
+                st.session_state[_NOTICE] = ("error", _locked_text(until))
     return None
+
+
+def _locked_text(until: datetime) -> str:
+    return (f"Akun ini dikunci sementara karena kata sandi salah {MAX_FAILED_LOGINS} kali "
+            f"berturut-turut. Coba lagi setelah {format_wib(until)}.")
+
+
+def _messages(demo: dict[str, Any] | None) -> None:
+    notice = st.session_state.pop(_NOTICE, None)
+    if notice is not None:
+        kind, text = notice
+        show(text, kind=kind)
+    elif st.session_state.get("authentication_status") is False:
+        show("Nama pengguna atau kata sandi salah.", kind="error")
+    if demo:
+        st.info("Ini basis data **demo**. Akun demo: "
+                + ", ".join(f"`{name}`" for name in demo.get("usernames", []))
+                + f"; kata sandi semuanya `{demo['password']}`.", icon=":material/science:")
+
+
+def _forget_form_login() -> None:
+    """The login form's state (the library keeps it in the session), as after its logout."""
+    for key in ("authentication_status", "username", "name"):
+        st.session_state[key] = None
+
+
+def _queue_cookie(kind: str, *, token: str | None = None,
+                  expires: datetime | None = None) -> None:
+    st.session_state[_COOKIE_JOB] = (kind, token, expires, secrets.token_hex(4))
+
+
+def _write_cookie() -> None:
+    """Draw the pending cookie write until the browser confirms it."""
+    job = st.session_state.get(_COOKIE_JOB)
+    if job is None:
+        return
+    kind, token, expires, job_id = job
+    key = f"pantau-cookie-{job_id}"  # a new component per job: its answer is fresh
+    if kind == "set":
+        done = _cookie_component(method="set", cookie=COOKIE_NAME, value=token,
+                                 options={"path": "/", "expires": expires.isoformat(),
+                                          "sameSite": "strict"},
+                                 key=key, default=False)
+    else:
+        done = _cookie_component(method="delete", cookie=COOKIE_NAME, key=key, default=False)
+    if done:
+        st.session_state.pop(_COOKIE_JOB, None)
+

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
+from services.accounts import Actor
 from services.clock import utcnow
 from services.formatting import SLA_LABELS, WIB, format_minutes
 
@@ -73,3 +76,16 @@ def forget_default_time(key: str) -> None:
     """After a successful submission: the next form starts at its own "now"."""
     st.session_state.pop(f"{key}-bawaan", None)
 
+
+
+def progress_bar(bar: DeltaGenerator) -> Callable[[str, float], None]:
+    """What the services report as progress (a label and a share), shown on a progress bar."""
+    def report(label: str, share: float) -> None:
+        bar.progress(share, text=label)
+    return report
+
+
+def actor_roles_label(actor: Actor) -> str:
+    """"Kadis", "Fungsional, Admin", "Admin"; an account with neither says so."""
+    parts = sorted(actor.roles) + (["Admin"] if actor.is_admin else [])
+    return ", ".join(parts) or "tanpa peran"

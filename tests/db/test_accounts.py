@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import Engine
@@ -13,8 +13,6 @@ from services.accounts import (
     create_first_admin,
     delete_user,
     login_credentials,
-    record_failed_logins,
-    record_login,
     verify_password,
 )
 from services.calendar import WorkingCalendar, load_calendar_settings
@@ -36,30 +34,37 @@ def test_first_admin_only_while_no_user_exists(engine: Engine) -> None:
                                password="sandi-admin-2", now=NOW)
 
 
-def test_lockout_lasts_fifteen_minutes(org: Organisation) -> None:
-    with write_session(org.engine) as session:
-        for count in range(1, 5):
-            assert record_failed_logins(session, username="kadis", failures=count, now=NOW) is None
-        until = record_failed_logins(session, username="kadis", failures=5, now=NOW)
-    assert until == NOW + timedelta(minutes=15)
-    with read_session(org.engine) as session:
-        during = login_credentials(session, now=NOW + timedelta(minutes=14))
-        after = login_credentials(session, now=NOW + timedelta(minutes=15, seconds=1))
-    assert during["usernames"]["kadis"]["failed_login_attempts"] == 5
-    assert after["usernames"]["kadis"]["failed_login_attempts"] == 0
-    with write_session(org.engine) as session:
-        record_login(session, username="kadis", now=NOW + timedelta(minutes=20))
-    with read_session(org.engine) as session:
-        assert login_credentials(session, now=NOW)["usernames"]["kadis"][
-            "failed_login_attempts"] == 0
-
-
 def test_credentials_leave_out_inactive_users_and_hold_hashes(org: Organisation) -> None:
     with read_session(org.engine) as session:
-        credentials = login_credentials(session, now=NOW)["usernames"]
+        credentials = login_credentials(session)["usernames"]
     assert credentials["kadis"]["roles"] == ["Kadis"]
     assert verify_password(PASSWORD, credentials["kadis"]["password"])
     assert PASSWORD not in str(credentials)
+
+
+def test_every_account_has_a_role_and_a_bidang_user_a_bidang_unit(org: Organisation) -> None:
+    from services.accounts import create_user, update_user
+
+    def create(**changes: object) -> None:
+        arguments: dict = dict(actor=SYSTEM, username="baru", full_name="Baru",
+                               password="sandi-baru-2026", roles=["Bidang"],
+                               unit_code="bidang-arsip", now=NOW)
+        with write_session(org.engine) as session:
+            create_user(session, **{**arguments, **changes})
+
+    with pytest.raises(InvalidInput, match="paling sedikit satu peran"):
+        create(roles=[])
+    with pytest.raises(InvalidInput, match="wajib punya unit Bidang"):
+        create(unit_code=None)
+    with pytest.raises(InvalidInput, match="wajib punya unit Bidang"):
+        create(unit_code="sekretariat")
+    create()  # a Bidang user of a Bidang unit
+    create(username="pengurus", roles=[], unit_code=None, is_admin=True)  # an admin needs none
+    with pytest.raises(InvalidInput, match="wajib punya unit Bidang"):
+        with write_session(org.engine) as session:
+            update_user(session, actor=SYSTEM, username="baru", full_name="Baru",
+                        roles=["Bidang"], unit_code=None, is_admin=False, is_recorder=False,
+                        is_active=True)
 
 
 def test_user_in_the_audit_trail_is_never_deleted(org: Organisation) -> None:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +92,6 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-COOKIE_KEY = "kunci-uji-browser-" + "x" * 32
 
 
 @pytest.fixture
@@ -107,14 +106,14 @@ def organisation_database(tmp_path: Path) -> str:
 
 @pytest.fixture
 def server(organisation_database: str, tmp_path: Path) -> Iterator[Server]:
-    running = start_server(organisation_database, tmp_path / "streamlit.log",
-                           {"PANTAU_COOKIE_KEY": COOKIE_KEY})
+    running = start_server(organisation_database, tmp_path / "streamlit.log")
     yield running
     running.stop()
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(item: pytest.Item,
+                               call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.when == "call":
         item.stash[_FAILED] = report.failed

@@ -3,7 +3,7 @@ client address) in front of two app processes on one PostgreSQL database.
 
 - A step recorded through one process shows on the dashboard served by the other.
 - One process is killed: its user is served by the other (after signing in again if the login
-  cookie is not accepted there; with the shared cookie key it is).
+  cookie is not accepted there; sessions live in the shared database, so it is).
 
 Clients are told apart by X-Forwarded-For (nginx trusts it from loopback, as behind another
 load balancer), since every browser here connects from 127.0.0.1.
@@ -31,7 +31,6 @@ from services.clock import utcnow
 from services.workflow import engine as wf
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import (
-    COOKIE_KEY,
     Server,
     click,
     free_port,
@@ -103,7 +102,7 @@ def upstream_of(url: str, client: str) -> str:
 
 
 @pytest.fixture
-def deployment(postgres_databases, tmp_path: Path) -> Iterator[tuple[Proxy, list[Server]]]:  # type: ignore[no-untyped-def]
+def deployment(postgres_databases, tmp_path: Path) -> Iterator[tuple[Proxy, list[Server]]]:
     if not Path(NGINX).exists():
         if os.environ.get("PANTAU_REQUIRE_NGINX") == "1":
             pytest.fail("nginx not found: install Debian's package (`apt install nginx`)")
@@ -112,7 +111,7 @@ def deployment(postgres_databases, tmp_path: Path) -> Iterator[tuple[Proxy, list
     engine = make_engine(url)
     build_organisation(engine)
     engine.dispose()
-    servers = [start_server(url, tmp_path / f"app-{n}.log", {"PANTAU_COOKIE_KEY": COOKIE_KEY})
+    servers = [start_server(url, tmp_path / f"app-{n}.log")
                for n in (1, 2)]
     https_port, http_port = free_port(), free_port()
     config = nginx_config(tmp_path, https_port=https_port, http_port=http_port,
@@ -147,7 +146,7 @@ def client_page(browser: Browser, address: str) -> Page:
     return page
 
 
-def test_two_processes_behind_nginx_share_work_and_survive_a_crash(deployment, browser) -> None:  # type: ignore[no-untyped-def]
+def test_two_processes_behind_nginx_share_work_and_survive_a_crash(deployment, browser) -> None:
     proxy, servers = deployment
     # Two client addresses that the hash sends to different processes.
     placed = {f"10.0.0.{n}": upstream_of(proxy.url, f"10.0.0.{n}") for n in range(1, 40)}

@@ -13,7 +13,6 @@ from db.engine import make_engine
 from services.bootstrap import initialise
 from tests.conftest import CATALOG_DIR
 from tests.e2e.conftest import (
-    COOKIE_KEY,
     Server,
     click,
     fill,
@@ -34,7 +33,7 @@ def empty_server(tmp_path: Path) -> Iterator[Server]:
     engine = make_engine(url)
     initialise(engine=engine, catalog_dir=CATALOG_DIR)
     engine.dispose()
-    server = start_server(url, tmp_path / "streamlit.log", {"PANTAU_COOKIE_KEY": COOKIE_KEY})
+    server = start_server(url, tmp_path / "streamlit.log")
     yield server
     server.stop()
 

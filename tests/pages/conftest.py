@@ -3,8 +3,10 @@ through the real login form."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import streamlit.testing.v1.app_test as app_test_module
@@ -35,7 +37,6 @@ class _NormalModePagesManager(PagesManager):
 @pytest.fixture(autouse=True)
 def app_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(app_test_module, "PagesManager", _NormalModePagesManager)
-    monkeypatch.setenv("PANTAU_COOKIE_KEY", "kunci-uji-" + "x" * 40)
     monkeypatch.setenv("PANTAU_LOGIN_SLEEP_TIME", "0")
     yield
 
@@ -151,3 +152,12 @@ def demo_signed_in(demo_database: str) -> Callable[..., AppTest]:
     from services.demo import DEMO_PASSWORD
 
     return _opener(DEMO_PASSWORD)
+
+
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def shown(element: Any) -> str:
+    """The text a message element shows: messages quoting user text are Markdown-escaped so
+    that they render literally (ui/messages.py); this is what the reader sees."""
+    return _ESCAPED.sub(r"\1", element.value)

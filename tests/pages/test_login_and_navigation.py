@@ -8,7 +8,7 @@ from db.engine import make_engine, read_session, write_session
 from db.models import User
 from services.accounts import update_user
 from tests.organisation import PASSWORD
-from tests.pages.conftest import fresh_app, log_in, run_ok
+from tests.pages.conftest import fresh_app, log_in, run_ok, shown
 
 
 def _user(url: str, username: str) -> User:
@@ -29,12 +29,12 @@ def test_first_run_shows_only_the_setup_and_creates_the_admin(catalog_only_datab
     fields["Ulangi kata sandi"].input("sandi-rahasia-2")
     app.button[0].click()
     run_ok(app)
-    assert app.error[0].value == "Kata sandi dan ulangannya tidak sama."
+    assert shown(app.error[0]) == "Kata sandi dan ulangannya tidak sama."
     assert _user(catalog_only_database, "admin") is None
     {f.label: f for f in app.text_input}["Ulangi kata sandi"].input("sandi-rahasia-1")
     app.button[0].click()
     run_ok(app)
-    assert "Akun admin dibuat" in app.success[0].value
+    assert "Akun admin dibuat" in shown(app.success[0])
     admin = _user(catalog_only_database, "admin")
     assert admin.is_admin and admin.password_hash.startswith("$2")
     # Now the setup page is gone for good: the next visit shows the login.
@@ -56,8 +56,8 @@ def test_setup_can_load_the_demo_data_with_progress(catalog_only_database) -> No
     assert any("Data demo dimuat" in s.value for s in app.success)
     assert app.get("progress")  # the progress bar of the demo load
     login = run_ok(fresh_app())
-    assert "Ini basis data **demo**" in login.info[0].value
-    assert "demo-pantau-sop" in login.info[0].value
+    assert "Ini basis data **demo**" in shown(login.info[0])
+    assert "demo-pantau-sop" in shown(login.info[0])
 
 
 def test_a_real_database_does_not_advertise_demo_accounts(app_database) -> None:
@@ -84,24 +84,24 @@ def test_each_role_lands_on_its_page_and_sees_its_menu(signed_in) -> None:
 def test_a_page_outside_the_role_is_not_served(signed_in) -> None:
     for page in ("pengguna", "unit", "kalender"):
         app = signed_in("fungsional", page)
-        assert app.error[0].value == "Halaman ini tidak tersedia untuk peran Anda."
+        assert shown(app.error[0]) == "Halaman ini tidak tersedia untuk peran Anda."
         assert not app.title  # nothing of the page itself was rendered
     assert [t.value for t in signed_in("admin", "kalender").title] == ["Kalender Kerja"]
 
 
 def test_wrong_password_is_refused_and_five_lock_the_account(app_database) -> None:
     app = log_in(fresh_app(), "sekretaris", "salah-sandi")
-    assert app.error[0].value == "Nama pengguna atau kata sandi salah."
+    assert shown(app.error[0]) == "Nama pengguna atau kata sandi salah."
     assert not app.session_state["authentication_status"]
     for _ in range(3):
         log_in(app, "sekretaris", "salah-sandi")
     app = log_in(app, "sekretaris", "salah-sandi")  # the fifth
-    assert "dikunci sementara" in app.error[0].value and "Coba lagi setelah" in app.error[0].value
+    assert "dikunci sementara" in shown(app.error[0]) and "Coba lagi setelah" in shown(app.error[0])
     user = _user(app_database, "sekretaris")
     assert user.failed_login_count == 5 and user.locked_until is not None
     right = log_in(fresh_app(), "sekretaris", PASSWORD)  # even the right password, for now
     assert not right.session_state["authentication_status"]
-    assert "dikunci sementara" in right.error[0].value
+    assert "dikunci sementara" in shown(right.error[0])
 
 
 def test_logout_returns_to_the_login(signed_in) -> None:
@@ -134,11 +134,11 @@ def test_change_own_password(signed_in, app_database) -> None:
     fields["Ulangi kata sandi baru"].input("sandi-baru-kadis")
     app.button[0].click()
     run_ok(app)
-    assert app.error[0].value == "Kata sandi saat ini salah."
+    assert shown(app.error[0]) == "Kata sandi saat ini salah."
     {f.label: f for f in app.text_input}["Kata sandi saat ini"].input(PASSWORD)
     app.button[0].click()
     run_ok(app)
-    assert app.success[0].value.startswith("Kata sandi sudah diganti.")
+    assert shown(app.success[0]).startswith("Kata sandi sudah diganti.")
     run_ok(app)  # this session proved the new password: it stays signed in
     assert app.session_state["authentication_status"] and not app.warning
     assert log_in(fresh_app(), "kadis", "sandi-baru-kadis").session_state["authentication_status"]
@@ -151,13 +151,13 @@ def test_a_dropped_database_connection_shows_a_retry_message(signed_in, monkeypa
 
     app = signed_in("kadis", "katalog")
 
-    def dropped(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def dropped(*args, **kwargs):
         raise OperationalError("SELECT ...", {}, Exception("server closed the connection"))
 
     working = services.catalog.store.current_catalog
     monkeypatch.setattr(services.catalog.store, "current_catalog", dropped)
     run_ok(app)
-    assert "Koneksi ke basis data terputus sesaat" in app.error[0].value
+    assert "Koneksi ke basis data terputus sesaat" in shown(app.error[0])
     monkeypatch.setattr(services.catalog.store, "current_catalog", working)
     run_ok(app)
     assert not app.error, [e.value for e in app.error]

@@ -4,121 +4,111 @@ other page test proves (AppTest, and the ui helpers directly)."""
 from __future__ import annotations
 
 import ast
-import os
 import re
-import stat
-from datetime import datetime, timedelta
-from types import SimpleNamespace
-from typing import Any
 
 import jwt
 import pytest
-import streamlit
-from streamlit_authenticator.models import cookie_model
 
 from db.engine import make_engine, write_session
 from services.accounts import SYSTEM, load_actor, reset_password, update_user
 from services.clock import utcnow
+from services.sessions import start_session
 from services.workflow import engine as wf
 from tests.conftest import REPO_ROOT
 from tests.organisation import NOW, wib
-from tests.pages.conftest import fresh_app, log_in, run_ok
+from tests.pages.conftest import fresh_app, log_in, run_ok, shown
 from tests.pages.test_work_pages import button, fields, markdown_with, started_case
 from ui import auth
 from ui.text import markdown_escape, markdown_lines
 
-# --- the cookie key ---------------------------------------------------------------------------
+# --- the login cookie: a live session's random token ------------------------------------------
 
 
-def test_a_configured_cookie_key_shorter_than_32_characters_is_refused(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PANTAU_COOKIE_KEY", "x" * 31)
-    with pytest.raises(RuntimeError, match="at least 32 characters"):
-        auth.cookie_key()
-    monkeypatch.setenv("PANTAU_COOKIE_KEY", "y" * 32)
-    assert auth.cookie_key() == "y" * 32
+def _session_token(url: str, username: str) -> str:
+    """A sign-in made elsewhere (another tab, another process): its cookie's token."""
+    engine = make_engine(url)
+    with write_session(engine) as session:
+        token = start_session(session, username=username, now=utcnow()).token
+    engine.dispose()
+    return token
 
 
-def test_without_a_configured_key_one_is_generated_once_random_and_private(
-        monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.delenv("PANTAU_COOKIE_KEY")
-    monkeypatch.setattr(auth, "COOKIE_KEY_FILE", tmp_path / "data" / "cookie_key")
-    key = auth.cookie_key()
-    assert len(key) >= 32 and key == auth.cookie_key()  # kept: every restart signs alike
-    assert stat.S_IMODE(os.stat(tmp_path / "data" / "cookie_key").st_mode) == 0o600
-    monkeypatch.setattr(auth, "COOKIE_KEY_FILE", tmp_path / "other" / "cookie_key")
-    assert auth.cookie_key() != key  # another installation, another key: no constant
-
-
-def test_the_generated_key_and_the_secrets_file_are_kept_out_of_git() -> None:
-    ignored = (REPO_ROOT / ".gitignore").read_text().splitlines()
-    assert "data/" in ignored and ".streamlit/secrets.toml" in ignored
-    assert auth.COOKIE_KEY_FILE == REPO_ROOT / "data" / "cookie_key"
-
-
-# --- the login cookie -------------------------------------------------------------------------
-
-
-class _BrowserWithCookies:
-    """streamlit as the cookie model sees it, with the cookies a browser sent (AppTest cannot
-    send cookies itself)."""
-
-    def __init__(self, cookies: dict[str, str]) -> None:
-        self.context = SimpleNamespace(cookies=cookies)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(streamlit, name)
-
-
-def _token(username: str, *, key: str | None = None, expires_in: timedelta = timedelta(hours=1),
-           ) -> str:
-    return jwt.encode({"username": username,
-                       "exp_date": (datetime.now() + expires_in).timestamp()},
-                      key or os.environ["PANTAU_COOKIE_KEY"], algorithm="HS256")
-
-
-def _visit_with_cookie(monkeypatch: pytest.MonkeyPatch, token: str):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(cookie_model, "st", _BrowserWithCookies({auth.COOKIE_NAME: token}))
+def _visit_with_cookie(monkeypatch: pytest.MonkeyPatch, token: str):
+    """A new tab of a browser holding the login cookie (AppTest cannot send cookies)."""
+    monkeypatch.setattr(auth, "browser_cookies", lambda: {auth.COOKIE_NAME: token})
     return run_ok(fresh_app())
 
 
-def test_a_cookie_signed_with_the_key_signs_in_and_no_other_does(
-        app_database, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    signed = _visit_with_cookie(monkeypatch, _token("kadis"))
-    assert signed.session_state["username"] == "kadis"
+def _cookie_job(app) -> str | None:
+    job = app.session_state["pantau_cookie_job"] if "pantau_cookie_job" in app.session_state \
+        else None
+    return job[0] if job else None
+
+
+def test_a_live_session_cookie_signs_in_and_nothing_else_does(
+        app_database, monkeypatch: pytest.MonkeyPatch) -> None:
+    signed = _visit_with_cookie(monkeypatch, _session_token(app_database, "kadis"))
     assert [t.value for t in signed.title] == ["Dasbor Kepatuhan"]
-    for forged in (_token("kadis", key="kunci-lain-" + "z" * 40),
-                   _token("kadis", expires_in=-timedelta(minutes=1)),
-                   _token("kadis") + "x"):
+    assert _cookie_job(signed) is None  # nothing to write: the browser has it
+    for forged in ("a" * 43,  # well formed, but no session has it
+                   jwt.encode({"username": "kadis", "exp_date": 9e9}, "kunci", algorithm="HS256"),
+                   "eyJhbGciOiJub25lIn0.eyJ1c2VybmFtZSI6ImthZGlzIn0.",  # alg: none
+                   "x", "é" * 43):
         app = _visit_with_cookie(monkeypatch, forged)
-        assert not app.session_state["authentication_status"]
-        assert "Nama pengguna" in [f.label for f in app.text_input]
+        assert "Nama pengguna" in [f.label for f in app.text_input], forged
+        assert not app.exception and _cookie_job(app) == "delete"  # treated as none, cleared
 
 
 def test_a_cookie_of_a_deactivated_user_no_longer_signs_in(
-        app_database, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+        app_database, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = _session_token(app_database, "kadis")
     engine = make_engine(app_database)
     with write_session(engine) as session:
         update_user(session, actor=SYSTEM, username="kadis", full_name="Drs. Kepala Dinas",
                     roles=["Kadis"], unit_code="sekretariat", is_admin=False,
                     is_recorder=False, is_active=False)
     engine.dispose()
-    app = _visit_with_cookie(monkeypatch, _token("kadis"))
-    assert not app.session_state["authentication_status"]
-    assert app.error[0].value == "Sesi tidak berlaku lagi; silakan masuk kembali."
+    app = _visit_with_cookie(monkeypatch, token)
+    assert "Nama pengguna" in [f.label for f in app.text_input]
+    assert shown(app.warning[0]).startswith("Sesi Anda sudah berakhir")
+    assert _cookie_job(app) == "delete"
+
+
+def test_signing_in_writes_the_cookie_until_the_browser_confirms(app_database) -> None:
+    """The write stays pending across runs (a page switch in the signing-in run cannot lose
+    it); the browser component is what confirms it, and AppTest has no browser."""
+    app = log_in(fresh_app(), "kadis")
+    assert [t.value for t in app.title] == ["Dasbor Kepatuhan"]  # the root sent the Kadis on
+    assert _cookie_job(app) == "set"
+    run_ok(app)
+    assert _cookie_job(app) == "set"  # still pending, drawn again
+    token = app.session_state["pantau_session_token"]
+    assert len(token) == 43 and app.session_state["pantau_cookie_job"][1] == token
+
+
+def test_keluar_ends_the_session_everywhere(signed_in, app_database,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    app = signed_in("kadis")
+    token = app.session_state["pantau_session_token"]
+    next(b for b in app.sidebar.button if b.label == "Keluar").click()
+    run_ok(app)
+    assert "Nama pengguna" in [f.label for f in app.text_input] and not app.warning
+    assert _cookie_job(app) == "delete"
+    copied = _visit_with_cookie(monkeypatch, token)  # a copy of the cookie, after Keluar
+    assert "Nama pengguna" in [f.label for f in copied.text_input]
 
 
 # --- the login form ----------------------------------------------------------------------------
 
 
-def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(app_database) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(app_database) -> None:
     unknown = log_in(fresh_app(), "tidak-ada", "salah-sandi")
     wrong = log_in(fresh_app(), "kadis", "salah-sandi")
-    assert [e.value for e in unknown.error] == [e.value for e in wrong.error] == [
+    assert [shown(e) for e in unknown.error] == [shown(e) for e in wrong.error] == [
         "Nama pengguna atau kata sandi salah."]
 
 
-def test_roles_are_read_again_on_every_run(signed_in, app_database) -> None:  # type: ignore[no-untyped-def]
+def test_roles_are_read_again_on_every_run(signed_in, app_database) -> None:
     app = signed_in("sekretaris", "dasbor")
     assert [t.value for t in app.title] == ["Dasbor Kepatuhan"]
     engine = make_engine(app_database)
@@ -128,7 +118,7 @@ def test_roles_are_read_again_on_every_run(signed_in, app_database) -> None:  # 
                     is_recorder=False, is_active=True)
     engine.dispose()
     run_ok(app)
-    assert app.error[0].value == "Halaman ini tidak tersedia untuk peran Anda."
+    assert shown(app.error[0]) == "Halaman ini tidak tersedia untuk peran Anda."
     assert not app.title
 
 
@@ -159,7 +149,7 @@ def test_markdown_escape_leaves_no_character_markdown_would_act_on() -> None:
     assert markdown_lines("a\n*b*") == "a  \n\\*b\\*"
 
 
-def test_markdown_in_a_case_title_is_shown_literally(signed_in, app_database) -> None:  # type: ignore[no-untyped-def]
+def test_markdown_in_a_case_title_is_shown_literally(signed_in, app_database) -> None:
     title = "Laporan [klik](https://contoh.invalid) **penting**"
     case = started_case(app_database, sop="e-kinerja", title=title)
     escaped = markdown_escape(title)
@@ -172,7 +162,7 @@ def test_markdown_in_a_case_title_is_shown_literally(signed_in, app_database) ->
     assert [t.value for t in detail.title] == [escaped]
 
 
-def test_a_full_name_is_shown_literally(signed_in, app_database) -> None:  # type: ignore[no-untyped-def]
+def test_a_full_name_is_shown_literally(signed_in, app_database) -> None:
     engine = make_engine(app_database)
     with write_session(engine) as session:
         update_user(session, actor=load_actor(session, username="admin"), username="kadis",
@@ -185,7 +175,7 @@ def test_a_full_name_is_shown_literally(signed_in, app_database) -> None:  # typ
     assert names == [markdown_escape("Kadis *[tautan](https://contoh.invalid)* · Kadis")]
 
 
-def test_a_cancellation_reason_is_shown_literally(signed_in, app_database) -> None:  # type: ignore[no-untyped-def]
+def test_a_cancellation_reason_is_shown_literally(signed_in, app_database) -> None:
     case = started_case(app_database)
     engine = make_engine(app_database)
     with write_session(engine) as session:
@@ -217,7 +207,7 @@ def test_no_page_lets_html_through() -> None:
     assert len(sources) > 15 and not opened, opened
 
 
-def test_a_form_field_keeps_the_service_bound(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_field_keeps_the_service_bound(signed_in) -> None:
     app = signed_in("fungsional", "mulai")
     app.selectbox[0].select("penyusunan-lkj").run()
     assert fields(app)["Judul kasus"].proto.max_chars == 200
@@ -236,28 +226,26 @@ def _reset_password(url: str, username: str) -> None:
     engine.dispose()
 
 
-def test_a_cookie_issued_before_a_password_reset_no_longer_signs_in(
-        app_database, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    # Issued 30 minutes ago (the lifetime is a day): before the reset that follows.
-    issued_earlier = _token("kadis", expires_in=timedelta(days=1) - timedelta(minutes=30))
-    assert _visit_with_cookie(monkeypatch, issued_earlier).session_state["username"] == "kadis"
+def test_a_cookie_from_before_a_password_reset_no_longer_signs_in(
+        app_database, monkeypatch: pytest.MonkeyPatch) -> None:
+    token = _session_token(app_database, "kadis")
+    assert [t.value for t in _visit_with_cookie(monkeypatch, token).title] == ["Dasbor Kepatuhan"]
     _reset_password(app_database, "kadis")
-    app = _visit_with_cookie(monkeypatch, issued_earlier)
-    assert not app.session_state["authentication_status"]
-    assert "Kata sandi akun ini telah diubah" in app.warning[0].value
+    app = _visit_with_cookie(monkeypatch, token)
+    assert shown(app.warning[0]).startswith("Sesi Anda sudah berakhir")
     assert "Nama pengguna" in [f.label for f in app.text_input]
-    issued_after = _token("kadis", expires_in=timedelta(days=1))  # a login after the reset
-    assert _visit_with_cookie(monkeypatch, issued_after).session_state["username"] == "kadis"
+    after = _session_token(app_database, "kadis")  # a sign-in after the reset
+    assert [t.value for t in _visit_with_cookie(monkeypatch, after).title] == \
+        ["Dasbor Kepatuhan"]
 
 
-def test_a_running_session_ends_when_an_admin_resets_the_password(signed_in,  # type: ignore[no-untyped-def]
+def test_a_running_session_ends_when_an_admin_resets_the_password(signed_in,
                                                                   app_database) -> None:
     app = signed_in("sekretaris", "dasbor")
     assert [t.value for t in app.title] == ["Dasbor Kepatuhan"]
     _reset_password(app_database, "sekretaris")
     run_ok(app)
-    assert not app.session_state["authentication_status"]
     assert [t.value for t in app.title] == ["Pantau SOP"]  # the login page, nothing else
-    assert "Kata sandi akun ini telah diubah" in app.warning[0].value
+    assert shown(app.warning[0]).startswith("Sesi Anda sudah berakhir")
     again = log_in(fresh_app(), "sekretaris", "sandi-baru-2026")
-    assert again.session_state["authentication_status"]
+    assert [t.value for t in again.title] == ["Hambatan"]

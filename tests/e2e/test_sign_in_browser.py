@@ -1,0 +1,90 @@
+"""Sign-in that holds, in Chromium: a login started at the root URL (which sends each role to
+its own page in the same run) survives a reload and a new tab, twenty times out of twenty;
+"Keluar" ends it, for a copy of the cookie too."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.e2e.conftest import (
+    SCRIPT_TIMEOUT_MS,
+    Server,
+    click,
+    log_in_here,
+    screenshot,
+    wait_for_app_run,
+)
+from tests.organisation import PASSWORD
+
+LOGINS = 20
+COOKIE = "pantau_sop"
+
+
+def _context(browser: Browser) -> BrowserContext:
+    return browser.new_context(viewport={"width": 1366, "height": 768}, locale="id-ID")
+
+
+def _cookie_written(page: Page) -> None:
+    """Until the browser holds the login cookie (the bug: it never did)."""
+    page.wait_for_function(f"document.cookie.includes('{COOKIE}=')", timeout=20_000)
+
+
+def _signed_in_as_kadis(page: Page) -> None:
+    expect(page.get_by_role("heading", name="Dasbor Kepatuhan")).to_be_visible()
+    expect(page.get_by_label("Nama pengguna", exact=True)).to_have_count(0)
+
+
+def test_twenty_logins_at_the_root_survive_a_reload_and_a_new_tab(server: Server,
+                                                                  browser: Browser) -> None:
+    kept = 0
+    for attempt in range(LOGINS):
+        context = _context(browser)
+        try:
+            page = context.new_page()
+            page.set_default_timeout(SCRIPT_TIMEOUT_MS)
+            page.goto(server.url)  # the root URL
+            wait_for_app_run(page)
+            log_in_here(page, "kadis", PASSWORD)
+            _signed_in_as_kadis(page)
+            _cookie_written(page)
+            page.reload()
+            wait_for_app_run(page)
+            _signed_in_as_kadis(page)
+            if attempt == 0:  # and a new tab of the same browser
+                tab = context.new_page()
+                tab.goto(server.url)
+                wait_for_app_run(tab)
+                _signed_in_as_kadis(tab)
+                screenshot(tab, "masuk-tab-baru")
+            kept += 1
+        finally:
+            context.close()
+    assert kept == LOGINS
+
+
+def test_keluar_ends_the_login_and_a_copied_cookie(server: Server, browser: Browser) -> None:
+    context = _context(browser)
+    page = context.new_page()
+    page.set_default_timeout(SCRIPT_TIMEOUT_MS)
+    page.goto(server.url)
+    wait_for_app_run(page)
+    log_in_here(page, "kadis", PASSWORD)
+    _signed_in_as_kadis(page)
+    _cookie_written(page)
+    copied = [c for c in context.cookies() if c["name"] == COOKIE]
+    click(page, "Keluar")
+    expect(page.get_by_label("Nama pengguna", exact=True)).to_be_visible()
+    page.wait_for_function(f"!document.cookie.includes('{COOKIE}=')", timeout=20_000)
+    page.reload()
+    wait_for_app_run(page)
+    expect(page.get_by_label("Nama pengguna", exact=True)).to_be_visible()
+    context.close()
+
+    thief = _context(browser)  # someone who copied the cookie before Keluar
+    thief.add_cookies(copied)
+    stolen = thief.new_page()
+    stolen.goto(server.url)
+    wait_for_app_run(stolen)
+    expect(stolen.get_by_label("Nama pengguna", exact=True)).to_be_visible()
+    expect(stolen.get_by_role("heading", name="Dasbor Kepatuhan")).to_have_count(0)
+    thief.close()

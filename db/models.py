@@ -136,6 +136,8 @@ class Step(Base):
     # The step's label: the number printed in the source table, made unique where the table
     # repeats a number or leaves a row unnumbered (definition.step_labels; migration 0003).
     label: Mapped[str | None] = mapped_column(String(20))
+    # The number as printed ("10" twice, gaps, one row unnumbered), as the catalog file says.
+    printed_label: Mapped[str | None] = mapped_column(String(20))
     activity: Mapped[str] = mapped_column(Text)
     role_id: Mapped[int] = mapped_column(ForeignKey("role.id"))
     kelengkapan: Mapped[str] = mapped_column(Text, default="")

@@ -3,6 +3,8 @@ the audit trail, and (for those allowed) cancelling or correcting."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -161,13 +163,17 @@ def case_detail(case_id: int) -> None:
                         now=utcnow()), "Kasus dibatalkan.")
     with st.expander("Koreksi kejadian"):
         st.caption("Kejadian tidak pernah diubah atau dihapus: koreksi dicatat sebagai kejadian "
-                   "baru yang merujuk kejadian asli. Waktu hanya dapat dikoreksi pada kejadian "
-                   "terakhir.")
+                   "baru yang merujuk kejadian asli. Waktu, dan hasil keputusan (Setujui atau "
+                   "Kembalikan), hanya dapat dikoreksi pada kejadian terakhir.")
         numbers = [int(n) for n in trail.loc[~trail["Kejadian"].str.startswith("Koreksi"), "No."]]
         with st.form(f"koreksi-{case_id}"):
             number = st.selectbox("Kejadian nomor", numbers, index=len(numbers) - 1)
             new_note = st.text_input("Catatan yang benar (kosongkan bila tidak diubah)",
                                      max_chars=2000)
+            decisions: dict[Literal["approve", "return"] | None, str] = {
+                None: "(tidak diubah)", "approve": "Setujui (Y)", "return": "Kembalikan (T)"}
+            outcome = st.selectbox("Keputusan yang benar (langkah keputusan saja)",
+                                   list(decisions), format_func=lambda key: decisions[key])
             fix_time = st.checkbox("Koreksi juga waktunya")
             at = wib_datetime_input("Waktu yang benar", key=f"koreksi-{case_id}")
             reason = st.text_input("Alasan koreksi", max_chars=2000)
@@ -175,7 +181,7 @@ def case_detail(case_id: int) -> None:
                 perform(lambda session: correct_event(
                     session, actor=actor, case_id=case_id, event_no=number, reason=reason,
                     note=new_note or None, occurred_at=at.chosen if fix_time else None,
-                    now=utcnow()), f"Koreksi atas kejadian #{number} dicatat.")
+                    outcome=outcome, now=utcnow()), f"Koreksi atas kejadian #{number} dicatat.")
 
 
 requested = st.query_params.get("kasus", "")

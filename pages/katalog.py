@@ -58,7 +58,7 @@ with findings_tab:
                    "naskah ada di kolom Catatan tafsir pada Tabel SOP.")
         st.markdown("\n".join(
             f"- **{SEVERITY_LABELS[f.severity].capitalize()}**"
-            f"{f' · langkah {f.step}' if f.step is not None else ''}: "
+            f"{f' · langkah {markdown_escape(f.label or str(f.step))}' if f.step is not None else ''}: "
             f"{markdown_escape(f.message)}"
             for f in findings
         ))

@@ -140,9 +140,14 @@ def audit_trail(session: Session, *, case_id: int) -> pd.DataFrame:
         what = EVENT_LABELS.get(kind, kind)
         if kind == "correction":
             what = f"Koreksi atas kejadian #{numbers.get(corrects, '?')}"
-            changes = [f"catatan menjadi '{details['note']}'" for _ in [0] if "note" in details]
+            changes = []
+            if "outcome" in details:
+                changes.append(f"keputusan menjadi {EVENT_LABELS[details['outcome']]}")
+            if "note" in details:
+                changes.append(f"catatan menjadi '{details['note']}'")
             if "occurred_at" in details:
-                changes.append(f"waktu menjadi {details['occurred_at']}")
+                changes.append("waktu menjadi "
+                               f"{format_wib(datetime.fromisoformat(details['occurred_at']))}")
             note = f"{note} ({'; '.join(changes)})" if changes else note
         performed = " · ".join(part for part in (
             role, performer_name or names.get("performer"), unit) if part)

@@ -250,6 +250,7 @@ def export_event_csv(session: Session, *, out: IO[str], period: Period | None = 
             corrected = corrections[event_id]
             at = parse_timestamp(corrected["occurred_at"]) if "occurred_at" in corrected else at
             note = corrected.get("note", note)
+            kind = corrected.get("outcome", kind)  # a decision taken the other way
         if kind == "start":
             note = encode_start_note(title, period_label, schedules.get(case_id, {}), note)
         writer.writerow((ref, code, version, "" if seq is None else seq, kind, _iso(at),
@@ -268,7 +269,8 @@ def _corrections(session: Session) -> dict[int, dict[str, str]]:
             select(Event.corrects_event_id, Event.details).where(Event.kind == "correction")
             .order_by(Event.case_id, Event.event_no)):
         corrected.setdefault(original, {}).update(
-            {k: v for k, v in (details or {}).items() if k in ("note", "occurred_at")})
+            {k: v for k, v in (details or {}).items()
+             if k in ("note", "occurred_at", "outcome")})
     return corrected
 
 

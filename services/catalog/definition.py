@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 from services.catalog.waktu import Target
 
@@ -88,12 +88,6 @@ class SopDef:
 
     def label(self, seq: int) -> str:
         return self.labels()[seq]
-
-    def labelled(self) -> SopDef:
-        """The definition with every step's label resolved (as the catalog stores it)."""
-        labels = self.labels()
-        return replace(self, steps=tuple(replace(step, label=labels[step.seq])
-                                         for step in self.steps))
 
     def content_hash(self) -> str:
         """Hash of everything but the source: an unchanged definition loads as a no-op."""

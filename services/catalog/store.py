@@ -74,6 +74,7 @@ def _load_one(session: Session, *, sop: SopDef, now: datetime) -> LoadResult:
         number = (latest.version if latest else 0) + 1
         stored.name = sop.name
     roles = ensure_roles(session, names=sop.lanes)
+    labels = sop.labels()
     version = SopVersion(
         sop_id=stored.id, version=number, name=sop.name, content_hash=content_hash,
         identity=sop.identity.to_dict(), source_path=sop.source[:300], loaded_at=now,
@@ -86,7 +87,8 @@ def _load_one(session: Session, *, sop: SopDef, now: datetime) -> LoadResult:
     )
     session.add_all(
         Step(
-            sop_version_id=version.id, seq=step.seq, label=step.label, activity=step.activity,
+            sop_version_id=version.id, seq=step.seq, label=labels[step.seq],
+            printed_label=step.label, activity=step.activity,
             role_id=roles[step.role].id if step.role else None, kelengkapan=step.kelengkapan,
             waktu=step.waktu, target_kind=step.target.kind, target_minutes=step.target.minutes,
             output=step.output, ket=step.ket,
@@ -94,7 +96,7 @@ def _load_one(session: Session, *, sop: SopDef, now: datetime) -> LoadResult:
             return_seq=step.decision.return_to if step.decision else None,
             multi_unit=step.multi_unit, interpretation_note=step.interpretation_note,
         )
-        for step in sop.labelled().steps
+        for step in sop.steps
     )
     session.flush()
     return LoadResult(sop.code, number, status)
@@ -144,7 +146,8 @@ def _definition(version: SopVersion) -> SopDef:
         lanes=tuple(lane.role.name for lane in version.lanes),
         steps=tuple(
             StepDef(
-                seq=step.seq, label=step.label, activity=step.activity, role=step.role.name,
+                seq=step.seq, label=step.printed_label, activity=step.activity,
+                role=step.role.name,
                 kelengkapan=step.kelengkapan, waktu=step.waktu,
                 target=Target.stored(step.target_kind, step.target_minutes),
                 output=step.output, ket=step.ket,

@@ -17,9 +17,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,6 +42,7 @@ from services.clock import utcnow
 from services.errors import ConcurrentAction, InvalidInput, NotFound, PermissionDenied
 from services.organisation import multi_unit_ids
 from services.workflow.model import (
+    Attribution,
     CaseEnded,
     CaseStarted,
     CaseState,
@@ -391,13 +392,16 @@ def _update_open_visit(session: Session, visit_id: int, **values: Any) -> None:
 
 def correct_event(
     session: Session, *, actor: Actor, case_id: int, event_no: int, reason: str,
-    note: str | None = None, occurred_at: datetime | None = None, now: datetime | None = None,
+    note: str | None = None, occurred_at: datetime | None = None,
+    outcome: Literal["approve", "return"] | None = None, now: datetime | None = None,
 ) -> Recorded:
     """Correct a recorded event by a new `correction` event that references it.
 
     The original stays as it was (events are append-only). A note may be corrected on any
-    event; the time only on the case's latest event (a later event would otherwise precede
-    it), and the visits and the case follow the corrected time.
+    event; the time, and the outcome of a decision (Setujui <-> Kembalikan), only on the
+    case's latest event (a later event would otherwise follow from what changed). The
+    visits, the case and so every figure follow the correction; the exported log carries the
+    corrected event.
     """
     now = now or utcnow()
     original = session.scalar(select(Event).where(Event.case_id == case_id,
@@ -409,14 +413,22 @@ def correct_event(
                                and actor.user_id == original.recorded_by_user_id)):
         raise PermissionDenied("Koreksi hanya oleh admin atau oleh yang mencatat kejadian itu.")
     reason = required_reason(reason, "Alasan koreksi")
-    if note is None and occurred_at is None:
-        raise InvalidInput("Tidak ada yang dikoreksi: isi catatan baru atau waktu baru.")
+    if note is None and occurred_at is None and outcome is None:
+        raise InvalidInput("Tidak ada yang dikoreksi: isi catatan baru, waktu baru, atau "
+                           "keputusan yang benar.")
     details: dict[str, Any] = {"reason": reason}
     if note is not None:
         details["note"] = bounded_note(note) or ""
     if occurred_at is not None:
         _move_latest_event(session, case=case, original=original, at=occurred_at, now=now)
         details["occurred_at"] = occurred_at.isoformat()
+    if outcome is not None:
+        # A decision turned into a return needs its reason: the new note, or the correction's.
+        if outcome == "return" and not details.get("note"):
+            details["note"] = reason
+        _redecide(session, case=case, original=original, outcome=outcome,
+                  note=details.get("note"))
+        details["outcome"] = outcome
     expected = case.last_event_no
     moved = affected_rows(session,
         update(Case).where(Case.id == case.id, Case.last_event_no == expected)
@@ -440,14 +452,76 @@ def correct_event(
                     status=case.status, next_seq=None, next_label=None, next_role=None)
 
 
+def _effective(session: Session, event: Event, key: str) -> Any:
+    """The latest corrected value of `key` for an event (None when never corrected)."""
+    for details in session.scalars(
+            select(Event.details).where(Event.corrects_event_id == event.id)
+            .order_by(Event.event_no.desc())):
+        if details and key in details:
+            return details[key]
+    return None
+
+
+def _redecide(session: Session, *, case: Case, original: Event,
+              outcome: Literal["approve", "return"], note: str | None) -> None:
+    """Take the case's latest decision the other way: its visit ends with the other outcome,
+    and the visit it had opened (still untouched) gives way to the one the outcome leads to."""
+    latest = session.scalar(select(func.max(Event.event_no)).where(
+        Event.case_id == case.id, Event.kind != "correction"))
+    current = _effective(session, original, "outcome") or original.kind
+    if current not in ("approve", "return"):
+        raise InvalidInput("Hanya keputusan (Setujui atau Kembalikan) yang dapat diubah hasilnya.")
+    if latest != original.event_no:
+        raise InvalidInput("Keputusan hanya dapat diubah bila belum ada kejadian sesudahnya pada "
+                           "kasus ini.")
+    if current == outcome:
+        raise InvalidInput("Keputusan itu sudah tercatat demikian; tidak ada yang diubah.")
+    decision = session.get(Visit, original.visit_id)
+    opened = session.scalar(select(Visit).where(Visit.case_id == case.id,
+                                                Visit.ended_at.is_(None)))
+    assert decision is not None and decision.ended_at is not None
+    assert opened is not None and opened.id > decision.id
+    plan = load_plan(session, version_id=case.sop_version_id)
+    passes = {seq: count for seq, count in session.execute(
+        select(Visit.seq, func.count()).where(Visit.case_id == case.id, Visit.id != opened.id)
+        .group_by(Visit.seq))}
+    schedule = {seq: due for seq, due in session.execute(
+        select(CaseSchedule.step_seq, CaseSchedule.due_at).where(CaseSchedule.case_id == case.id))}
+    state = CaseState(plan=plan, status="active", last_event_no=case.last_event_no,
+                      last_event_at=case.last_event_at,
+                      open_visit=OpenVisit(ref=decision.id, step=plan.step(decision.seq),
+                                           available_at=decision.available_at,
+                                           begun_at=decision.begun_at),
+                      passes=passes, schedule=schedule, multi_unit_ids=multi_unit_ids(session))
+    performer = session.get(User, decision.performer_user_id) if decision.performer_user_id \
+        else None
+    recorder = session.get(User, decision.recorded_by_user_id) \
+        if decision.recorded_by_user_id else None
+    facts = state.redecide(kind=outcome, at=decision.ended_at, note=note, by=Attribution(
+        performer=person_of(actor_from_user(performer)) if performer else None,
+        recorder=person_of(actor_from_user(recorder)) if recorder else None))
+    session.execute(delete(VisitUnit).where(VisitUnit.visit_id == opened.id))
+    session.execute(delete(Visit).where(Visit.id == opened.id))
+    for fact in facts:
+        if isinstance(fact, VisitEnded):
+            session.execute(update(Visit).where(Visit.id == decision.id)
+                            .values(outcome=fact.outcome)
+                            .execution_options(synchronize_session=False))
+        elif isinstance(fact, VisitOpened):
+            visit_id = session.execute(insert(Visit).values(
+                case_id=case.id, step_id=fact.step.step_id, seq=fact.step.seq,
+                pass_no=fact.pass_no, available_at=fact.available_at,
+                target_minutes=fact.target_minutes, due_at=fact.due_at,
+                role_id=fact.step.role_id, unit_id=case.unit_id,
+            ).returning(Visit.id)).scalar_one()
+            if fact.unit_ids:
+                session.execute(insert(VisitUnit), [{"visit_id": visit_id, "unit_id": unit_id}
+                                                    for unit_id in fact.unit_ids])
+
+
 def _effective_time(session: Session, event: Event) -> datetime:
-    corrected = session.scalars(
-        select(Event.details).where(Event.corrects_event_id == event.id)
-        .order_by(Event.event_no.desc())).all()
-    for details in corrected:
-        if details and "occurred_at" in details:
-            return datetime.fromisoformat(details["occurred_at"])
-    return event.occurred_at
+    corrected = _effective(session, event, "occurred_at")
+    return datetime.fromisoformat(corrected) if corrected else event.occurred_at
 
 
 def _move_latest_event(session: Session, *, case: Case, original: Event, at: datetime,

@@ -338,6 +338,24 @@ class CaseState:
         return [self._event("return", seq, at, visit.ref, note=reason),
                 *self._end(visit, at, "return", next_seq=step.return_seq)]
 
+    def redecide(self, *, kind: Literal["approve", "return"], at: datetime, note: str | None,
+                 by: Attribution) -> list[Fact]:
+        """The latest decision taken the other way (a correction): this state is the case as
+        it stood before that decision, its open visit the decision's; the decision visit ends
+        with the other outcome and the visit that outcome leads to opens."""
+        visit = self.open_visit
+        assert visit is not None, "the decision's visit, as it stood before the decision"
+        step = visit.step
+        if not step.is_decision:
+            raise InvalidTransition(f"Langkah {step.label} bukan langkah keputusan.")
+        self._by = by
+        if kind == "approve":
+            assert step.approve_seq is not None
+            return self._end(visit, at, "approve", next_seq=step.approve_seq)
+        required_reason(note, "Alasan pengembalian")
+        assert step.return_seq is not None
+        return self._end(visit, at, "return", next_seq=step.return_seq)
+
     def cancel(self, *, at: datetime, now: datetime, reason: str | None,
                by: Person | None) -> list[Fact]:
         """Cancel the case: by the Kadis, the Sekretaris, an admin or whoever started it

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from db.engine import read_session, write_session
-from db.models import SopVersion, Step
+from db.models import Sop, SopVersion, Step
 from services.bootstrap import initialise
 from services.catalog.definition import CatalogError
 from services.catalog.store import catalog_entry, current_catalog, entry_as_json, load_catalog
@@ -38,8 +38,7 @@ def test_stored_catalog_reads_back_as_the_files_say(engine: Engine) -> None:
     with read_session(engine) as session:
         stored = {entry.sop.code: entry.sop for entry in current_catalog(session)}
     for code, sop in files.items():
-        # Labels are stored resolved: unique, none missing (docs/design.md, "Step labels").
-        assert replace(stored[code], source="") == replace(sop.labelled(), source=""), code
+        assert replace(stored[code], source="") == replace(sop, source=""), code
 
 
 def test_changed_definition_becomes_a_new_version_and_keeps_the_old(engine: Engine) -> None:
@@ -80,3 +79,22 @@ def test_json_view_of_the_catalog(engine: Engine) -> None:
     assert set(lkj["steps"][0]) == {"seq", "label", "activity", "role", "waktu", "target_kind",
                                    "target_minutes", "kelengkapan", "output", "decision"}
     assert lkj["steps"][3]["decision"] == {"approve": 5, "return": 3}
+
+
+def test_every_step_is_stored_with_a_unique_label_beside_the_printed_one(engine: Engine) -> None:
+
+    initialise(engine=engine, catalog_dir=CATALOG_DIR)
+    with read_session(engine) as session:
+        rows = session.execute(select(Sop.code, Step.seq, Step.label, Step.printed_label)
+                               .join(SopVersion, Step.sop_version_id == SopVersion.id)
+                               .join(Sop, SopVersion.sop_id == Sop.id)).all()
+    labels: dict[str, list[str]] = {}
+    for code, _seq, label, _printed in sorted(rows):
+        labels.setdefault(code, []).append(label)
+    assert all(len(set(found)) == len(found) and None not in found for found in labels.values())
+    monev = {seq: (label, printed) for code, seq, label, printed in rows
+             if code == "monev-kinerja-periodik"}
+    assert monev[8] == ("9a", None) and monev[5] == ("6", "6")
+    pengumpulan = {seq: (label, printed) for code, seq, label, printed in rows
+                   if code == "pengumpulan-data-kinerja"}
+    assert pengumpulan[11] == ("10a", "10")

@@ -104,3 +104,51 @@ def test_only_the_recorder_or_an_admin_corrects(org: Organisation, case: int) ->
     with pytest.raises(InvalidInput, match="Alasan koreksi wajib diisi"):
         correct(org, "fungsional", step2, note="x", reason="")
     correct(org, "admin", step2, note="Dilengkapi admin", reason="Lampiran tertinggal")
+
+
+def _open_step(org: Organisation, case: int) -> tuple[int, int]:
+    with read_session(org.engine) as session:
+        visit = session.scalar(select(Visit).where(Visit.case_id == case,
+                                                   Visit.ended_at.is_(None)))
+        return visit.seq, visit.pass_no
+
+
+def _returns(org: Organisation) -> int:
+    with read_session(org.engine) as session:
+        metrics = compute_metrics(session, as_of=NOW)
+    return next(sop for sop in metrics.sops if sop.code == "penyusunan-lkj").totals.returns
+
+
+def test_a_decision_recorded_the_wrong_way_is_taken_the_other_way(org: Organisation,
+                                                                  case: int) -> None:
+    """Step 4 (Fungsional checks the draft) was approved by mistake: the correction returns
+    it to step 3 instead; the case, the metrics and the exported log all follow; taken back,
+    step 5 is open again."""
+    act(org, "fungsional", "complete", case, 3, wib(2025, 2, 3, 13))
+    act(org, "fungsional", "approve", case, 4, wib(2025, 2, 3, 14))
+    assert _open_step(org, case) == (5, 1) and _returns(org) == 0
+    with pytest.raises(PermissionDenied):
+        correct(org, "sekretaris", (case, 5), reason="Bukan saya", outcome="return")
+    correct(org, "fungsional", (case, 5), reason="Salah pilih: konsep belum lengkap",
+            outcome="return")
+    assert _open_step(org, case) == (3, 2)  # back to step 3, its second pass
+    assert _returns(org) == 1
+    row = exported(org)[5].split(",")
+    assert (row[4], row[-1]) == ("return", "Salah pilih: konsep belum lengkap")
+    with pytest.raises(InvalidInput, match="sudah tercatat demikian"):
+        correct(org, "fungsional", (case, 5), reason="Lagi", outcome="return")
+    correct(org, "fungsional", (case, 5), reason="Ternyata lengkap", outcome="approve",
+            note="Lengkap")
+    assert _open_step(org, case) == (5, 1) and _returns(org) == 0
+    assert exported(org)[5].split(",")[4] == "approve"
+
+
+def test_only_the_latest_decision_changes_its_outcome(org: Organisation, case: int) -> None:
+    act(org, "fungsional", "complete", case, 3, wib(2025, 2, 3, 13))
+    act(org, "fungsional", "approve", case, 4, wib(2025, 2, 3, 14))
+    act(org, "sekretaris", "approve", case, 5, wib(2025, 2, 3, 15))
+    with pytest.raises(InvalidInput, match="belum ada kejadian sesudahnya"):
+        correct(org, "fungsional", (case, 5), reason="Terlambat", outcome="return")
+    with pytest.raises(InvalidInput, match="Hanya keputusan"):
+        correct(org, "fungsional", (case, 4), reason="Bukan keputusan", outcome="return")
+    assert _open_step(org, case) == (6, 1)

@@ -111,14 +111,14 @@ def test_setup_users_and_a_case_through_a_return(empty_server: Server, page: Pag
     fill(page, "Periode (opsional)", "2025")
     screenshot(page, "mulai-kasus")
     click(page, "Mulai kasus")
-    expect(page.get_by_text(re.compile("Berikutnya: langkah 1 oleh Sekretaris"))).to_be_visible()
+    expect(page.get_by_text(re.compile("Berikutnya: langkah 1, dipegang Sekretaris"))).to_be_visible()
     record(page, 1, on_behalf="Rina Marlina")  # the Sekretaris's step, from the Buku Agenda
     record(page, 2)
     record(page, 3)
     expect(page.get_by_text("Setujui (Y): lanjut ke langkah 5 (Sekretaris)")).to_be_visible()
     screenshot(page, "catat-keputusan")
     record(page, 4)  # approve (the first option)
-    expect(page.get_by_text("Berikutnya: langkah 5 oleh Sekretaris.")).to_be_visible()
+    expect(page.get_by_text("Berikutnya: langkah 5, dipegang Sekretaris.")).to_be_visible()
     log_out(page)
 
     # The Sekretaris returns it with a reason.
@@ -134,7 +134,7 @@ def test_setup_users_and_a_case_through_a_return(empty_server: Server, page: Pag
     fill(page, "Catatan (wajib diisi alasannya bila dikembalikan)",
          "Lampiran capaian kinerja Bidang belum lengkap")
     click(page, "Catat")
-    expect(page.get_by_text("Berikutnya: langkah 4 oleh Fungsional.")).to_be_visible()
+    expect(page.get_by_text("Berikutnya: langkah 4, dipegang Fungsional.")).to_be_visible()
 
     # Reloading a sub-page stays on it (the login cookie comes with the request).
     page.get_by_role("link", name="Riwayat kasus").click()

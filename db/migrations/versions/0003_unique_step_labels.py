@@ -1,6 +1,7 @@
 """Every step gets a unique label: the printed number, or for an unnumbered row or a repeated
 number the previous step's label plus the first free letter ("9a"). docs/design.md, "Step
-labels". The rule is copied here as it stood, so later changes to it do not rewrite history.
+labels". The number as printed moves to `printed_label` (the catalog file's `label`). The rule
+is copied here as it stood, so later changes to it do not rewrite history.
 
 Revision ID: 0003
 Revises: 0002
@@ -37,7 +38,10 @@ def _labels(printed: list[str]) -> list[str]:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('step') as batch:
+        batch.add_column(sa.Column('printed_label', sa.String(length=20), nullable=True))
     connection = op.get_bind()
+    connection.execute(sa.text("UPDATE step SET printed_label = label"))
     rows = connection.execute(sa.text(
         "SELECT id, sop_version_id, label FROM step ORDER BY sop_version_id, seq")).all()
     versions: dict[int, list[tuple[int, str]]] = {}
@@ -51,4 +55,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass  # the printed numbers are still in the catalog files
+    op.execute("UPDATE step SET label = printed_label")
+    with op.batch_alter_table('step') as batch:
+        batch.drop_column('printed_label')

@@ -12,7 +12,7 @@ from services.errors import NotFound, ServiceError
 from services.formatting import format_minutes, format_wib
 from services.workflow.engine import record_step
 from services.workflow.model import Performer, StepKind
-from ui.format import forget_default_time, wib_datetime_input
+from ui.event_time import remember, time_fields, time_mode
 from ui.messages import flash, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
@@ -90,8 +90,9 @@ if form.multi_unit and not form.units_for_user and not form.may_record_for_other
             "menyerahkan.")
     st.stop()
 if not (form.acts_as_self or form.may_record_for_others):
-    st.warning(f"Langkah ini dilaksanakan oleh {form.role}. Anda tidak memegang peran itu dan "
-               "tidak berwenang mencatat atas nama peran lain.")
+    # Information, not a failure: usually the step that follows the user's own.
+    st.info(f"Langkah ini dipegang {form.role}; tidak ada yang perlu Anda catat di sini. "
+            "Pencatat dapat mencatatnya atas nama pelaksana.", icon=":material/info:")
     st.stop()
 
 actions: dict[StepKind, str] = {}
@@ -106,6 +107,7 @@ else:
 if form.begun_at is None:
     actions["begin"] = "Mulai dikerjakan (langkah belum selesai)"
 
+mode = time_mode(key="catat-waktu")
 with st.form(f"catat-{case.id}"):
     kind = st.radio("Yang dicatat", list(actions), format_func=lambda key: actions[key])
     unit_code = None
@@ -125,12 +127,12 @@ with st.form(f"catat-{case.id}"):
             help="Pencatat boleh mencatat atas nama pelaksana (mis. dari Buku Agenda atau "
                  "Nota Dinas); keduanya tercatat.")
         performer = {MYSELF: Performer.RECORDER, NOBODY: Performer.UNKNOWN}.get(chosen, chosen)
-    at = wib_datetime_input("Waktu kejadian", key=f"waktu-{case.id}")
+    at = time_fields(mode, key="catat-waktu", previous=case.last_event_at)
     checked = [item for index, item in enumerate(form.kelengkapan)
                if st.checkbox(f"Kelengkapan: {item}", key=f"kel-{form.visit_id}-{index}")]
-    output = st.text_input("Output (nomor dokumen / referensi)", max_chars=200,
+    output = st.text_input("Output (nomor dokumen / referensi)", help="Paling banyak 200 karakter.",
                            placeholder=form.output or "")
-    note = st.text_area("Catatan (wajib diisi alasannya bila dikembalikan)", max_chars=2000)
+    note = st.text_area("Catatan (wajib diisi alasannya bila dikembalikan)", help="Paling banyak 2.000 karakter.")
     submitted = st.form_submit_button("Catat", type="primary")
 
 if submitted:
@@ -148,6 +150,6 @@ if submitted:
         st.session_state[seen_key] = form.visit_id
     else:
         st.session_state.pop(seen_key, None)
-        forget_default_time(f"waktu-{case.id}")
+        remember(recorded.at, key="catat-waktu")
         flash(recorded_message(recorded))
         st.rerun()

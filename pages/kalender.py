@@ -52,7 +52,7 @@ with holiday_tab:
         st.markdown("**Tambah hari libur**")
         day = st.date_input("Tanggal", value=date(int(year), 1, 1), format="DD/MM/YYYY",
                             key="libur-tanggal")
-        name = st.text_input("Nama", max_chars=120, placeholder="mis. Hari jadi Provinsi")
+        name = st.text_input("Nama", help="Paling banyak 120 karakter.", placeholder="mis. Hari jadi Provinsi")
         if st.form_submit_button("Tambah"):
             perform(lambda s: add_holiday(s, actor=actor, day=day, name=name, now=utcnow()),
                 f"{day:%d-%m-%Y} menjadi hari libur.")
@@ -72,7 +72,7 @@ with ramadan_tab:
                                 "Selesai": end.strftime("%d-%m-%Y")}
                                for _, label, start, end in periods]), hide_index=True)
     with st.form("tambah-ramadan"):
-        label = st.text_input("Nama", max_chars=80, placeholder="mis. Ramadan 1448 H")
+        label = st.text_input("Nama", help="Paling banyak 80 karakter.", placeholder="mis. Ramadan 1448 H")
         start = st.date_input("Mulai", format="DD/MM/YYYY", key="ramadan-mulai")
         end = st.date_input("Selesai", format="DD/MM/YYYY", key="ramadan-selesai")
         if st.form_submit_button("Tambah periode"):

@@ -23,7 +23,8 @@ from services.clock import utcnow
 from services.errors import NotFound
 from services.formatting import WIB, format_minutes, format_wib
 from services.workflow.engine import cancel_case, correct_event
-from ui.format import OVER, WITHIN, sla_color, sla_label, wib_datetime_input
+from ui.event_time import date_and_time, time_fields, time_mode
+from ui.format import OVER, WITHIN, sla_color, sla_label
 from ui.messages import perform, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
@@ -153,9 +154,10 @@ def case_detail(case_id: int) -> None:
 
     if header.status == "active":
         with st.expander("Batalkan kasus"):
+            mode = time_mode(key="batal-waktu")
             with st.form(f"batal-{case_id}"):
-                reason = st.text_area("Alasan pembatalan", max_chars=2000)
-                at = wib_datetime_input("Waktu pembatalan", key=f"batal-{case_id}")
+                reason = st.text_area("Alasan pembatalan", help="Paling banyak 2.000 karakter.")
+                at = time_fields(mode, key="batal-waktu", previous=header.last_event_at)
                 if st.form_submit_button("Batalkan kasus"):
                     perform(lambda session: cancel_case(
                         session, actor=actor, case_id=case_id,
@@ -169,18 +171,18 @@ def case_detail(case_id: int) -> None:
         with st.form(f"koreksi-{case_id}"):
             number = st.selectbox("Kejadian nomor", numbers, index=len(numbers) - 1)
             new_note = st.text_input("Catatan yang benar (kosongkan bila tidak diubah)",
-                                     max_chars=2000)
+                                     help="Paling banyak 2.000 karakter.")
             decisions: dict[Literal["approve", "return"] | None, str] = {
                 None: "(tidak diubah)", "approve": "Setujui (Y)", "return": "Kembalikan (T)"}
             outcome = st.selectbox("Keputusan yang benar (langkah keputusan saja)",
                                    list(decisions), format_func=lambda key: decisions[key])
             fix_time = st.checkbox("Koreksi juga waktunya")
-            at = wib_datetime_input("Waktu yang benar", key=f"koreksi-{case_id}")
-            reason = st.text_input("Alasan koreksi", max_chars=2000)
+            corrected_at = date_and_time(label="Waktu yang benar", key=f"koreksi-{case_id}")
+            reason = st.text_input("Alasan koreksi", help="Paling banyak 2.000 karakter.")
             if st.form_submit_button("Catat koreksi"):
                 perform(lambda session: correct_event(
                     session, actor=actor, case_id=case_id, event_no=number, reason=reason,
-                    note=new_note or None, occurred_at=at.chosen if fix_time else None,
+                    note=new_note or None, occurred_at=corrected_at if fix_time else None,
                     outcome=outcome, now=utcnow()), f"Koreksi atas kejadian #{number} dicatat.")
 
 

@@ -10,7 +10,7 @@ from services.clock import utcnow
 from services.errors import ServiceError
 from services.organisation import list_units
 from services.workflow.engine import start_case
-from ui.format import forget_default_time, wib_datetime_input
+from ui.event_time import date_and_time, remember, time_fields, time_mode
 from ui.messages import flash, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
@@ -33,22 +33,22 @@ code = st.selectbox("SOP", list(sops), format_func=lambda c: sops[c].name)
 sop = sops[code]
 st.caption(f"Langkah pertama dilaksanakan oleh {sop.first_role}.")
 
+mode = time_mode(key="mulai-waktu", after_previous=False)
 with st.form(f"mulai-{code}"):
-    title = st.text_input("Judul kasus", max_chars=200,
+    title = st.text_input("Judul kasus", help="Paling banyak 200 karakter.",
                           placeholder=f"mis. {sop.name} Tahun 2025")
-    period = st.text_input("Periode (opsional)", max_chars=40, placeholder="mis. 2025-T3")
+    period = st.text_input("Periode (opsional)", help="Paling banyak 40 karakter.", placeholder="mis. 2025-T3")
     schedule = {}
     for seq, label, activity in sop.scheduled_steps:
         st.markdown(f"Jadwal langkah {label}: {activity}")
-        schedule[seq] = wib_datetime_input(f"Jadwal langkah {label}",
-                                           key=f"jadwal-{code}-{seq}").chosen
+        schedule[seq] = date_and_time(label=f"Jadwal langkah {label}", key=f"jadwal-{code}-{seq}")
     unit_options = [None, *units]
     default_unit = next((u.code for u in unit_views if u.id == actor.unit_id), None)
     unit = st.selectbox("Unit pemilik kasus", unit_options,
                         format_func=lambda c: "-" if c is None else units[c],
                         index=unit_options.index(default_unit) if default_unit else 0)
-    at = wib_datetime_input("Waktu mulai", key=f"mulai-{code}")
-    note = st.text_area("Catatan (opsional)", max_chars=2000)
+    at = time_fields(mode, key="mulai-waktu")
+    note = st.text_area("Catatan (opsional)", help="Paling banyak 2.000 karakter.")
     submitted = st.form_submit_button("Mulai kasus", type="primary")
 
 if submitted:
@@ -61,7 +61,7 @@ if submitted:
     except ServiceError as error:
         show_error(str(error))
     else:
-        forget_default_time(f"mulai-{code}")
+        remember(started.at, key="mulai-waktu")
         flash(f"Kasus '{title.strip()}' ({started.case_ref}) dimulai. Berikutnya: langkah "
               f"{started.next_label}, dipegang {started.next_role}.")
         st.switch_page("pages/catat.py", query_params={"kasus": str(started.case_id)})

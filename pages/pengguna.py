@@ -51,10 +51,10 @@ add_tab, edit_tab, password_tab, delete_tab = st.tabs(
     ["Tambah pengguna", "Ubah peran dan unit", "Atur ulang kata sandi", "Hapus"])
 
 with add_tab, st.form(f"tambah-pengguna-{st.session_state.get('tambah-pengguna', 0)}"):
-    username = st.text_input("Nama pengguna", max_chars=64,
-                             help="Huruf kecil, angka, titik, garis bawah atau tanda hubung.")
-    full_name = st.text_input("Nama lengkap", max_chars=120)
-    email = st.text_input("Surel (opsional)", max_chars=200)
+    username = st.text_input("Nama pengguna", help="Huruf kecil, angka, titik, garis bawah "
+                             "atau tanda hubung; 3 sampai 64 karakter.")
+    full_name = st.text_input("Nama lengkap", help="Paling banyak 120 karakter.")
+    email = st.text_input("Surel (opsional)", help="Paling banyak 200 karakter.")
     roles = st.multiselect("Peran (Pelaksana)", CANONICAL_ROLES)
     unit = st.selectbox("Unit", unit_options, format_func=unit_name)
     is_admin = st.checkbox("Admin (mengelola pengguna, unit, kalender)")
@@ -76,8 +76,8 @@ with edit_tab:
     if chosen:
         user = by_name[chosen]
         with st.form(f"ubah-{chosen}"):
-            full_name = st.text_input("Nama lengkap", value=user.full_name, max_chars=120)
-            email = st.text_input("Surel", value=user.email or "", max_chars=200)
+            full_name = st.text_input("Nama lengkap", value=user.full_name, help="Paling banyak 120 karakter.")
+            email = st.text_input("Surel", value=user.email or "", help="Paling banyak 200 karakter.")
             roles = st.multiselect("Peran", CANONICAL_ROLES,
                                    default=[r for r in user.roles if r in CANONICAL_ROLES])
             unit = st.selectbox("Unit", unit_options, format_func=unit_name,

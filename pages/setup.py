@@ -21,8 +21,8 @@ st.write("Belum ada pengguna. Buat akun **admin** pertama; admin kemudian menamb
          "setelah akun pertama dibuat.")
 
 with st.form("penyiapan"):
-    username = st.text_input("Nama pengguna admin", max_chars=64, placeholder="mis. admin")
-    full_name = st.text_input("Nama lengkap", max_chars=120)
+    username = st.text_input("Nama pengguna admin", help="Paling banyak 64 karakter.", placeholder="mis. admin")
+    full_name = st.text_input("Nama lengkap", help="Paling banyak 120 karakter.")
     password = st.text_input(f"Kata sandi (minimal {MIN_PASSWORD_LENGTH} karakter)",
                              type="password", max_chars=72)
     repeated = st.text_input("Ulangi kata sandi", type="password", max_chars=72)

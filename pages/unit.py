@@ -28,8 +28,8 @@ st.dataframe(pd.DataFrame([{"Kode": u.code, "Nama": u.name, "Jenis": u.kind,
 
 add_tab, edit_tab = st.tabs(["Tambah unit", "Ubah unit"])
 with add_tab, st.form(f"tambah-unit-{st.session_state.get('tambah-unit', 0)}"):
-    code = st.text_input("Kode", max_chars=40, placeholder="mis. bidang-layanan")
-    name = st.text_input("Nama", max_chars=120)
+    code = st.text_input("Kode", help="Paling banyak 40 karakter.", placeholder="mis. bidang-layanan")
+    name = st.text_input("Nama", help="Paling banyak 120 karakter.")
     kind = st.selectbox("Jenis", UNIT_KINDS, index=1)
     if st.form_submit_button("Tambah unit", type="primary"):
         perform(lambda s: create_unit(s, actor=actor, code=code.strip(), name=name, kind=kind,
@@ -41,7 +41,7 @@ with edit_tab:
     if chosen:
         unit = by_code[chosen]
         with st.form(f"ubah-unit-{chosen}"):
-            name = st.text_input("Nama", value=unit.name, max_chars=120)
+            name = st.text_input("Nama", value=unit.name, help="Paling banyak 120 karakter.")
             kind = st.selectbox("Jenis", UNIT_KINDS, index=UNIT_KINDS.index(unit.kind))
             active = st.checkbox("Aktif", value=unit.is_active)
             if st.form_submit_button("Simpan", type="primary"):

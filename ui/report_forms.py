@@ -81,10 +81,10 @@ def monitoring_editor(form: MonitoringForm, *, actor: Actor, may_save: bool, cit
             placeholder="Pilih penilaian", disabled=not may_save)
         left, right = st.columns(2)
         summary_note = left.text_area("Catatan Hasil Penilaian", value=form.summary.note,
-                                      max_chars=2000, key=f"{key}-catatan",
+                                      help="Paling banyak 2.000 karakter.", key=f"{key}-catatan",
                                       disabled=not may_save)
         summary_action = right.text_area("Tindakan yang Harus Diambil",
-                                         value=form.summary.action, max_chars=2000,
+                                         value=form.summary.action, help="Paling banyak 2.000 karakter.",
                                          key=f"{key}-tindakan", disabled=not may_save)
         st.markdown("**Lampiran: penilaian per langkah**")
         edited = st.data_editor(
@@ -100,9 +100,11 @@ def monitoring_editor(form: MonitoringForm, *, actor: Actor, may_save: bool, cit
                     "Penilaian", options=list(ASSESSMENTS), required=True, width=175,
                     help="Penilaian Terhadap Penerapan"),
                 "Catatan Hasil Penilaian": st.column_config.TextColumn(
-                    "Catatan", max_chars=2000, width=180, help="Catatan Hasil Penilaian"),
+                    "Catatan", max_chars=2000, width=180,
+                    help="Catatan Hasil Penilaian (paling banyak 2.000 karakter)"),
                 "Tindakan yang Harus Diambil": st.column_config.TextColumn(
-                    "Tindakan", max_chars=2000, width=170, help="Tindakan yang Harus Diambil"),
+                    "Tindakan", max_chars=2000, width=170,
+                    help="Tindakan yang Harus Diambil (paling banyak 2.000 karakter)"),
             })
         submitted = st.form_submit_button("Simpan Tabel 7", type="primary", disabled=not may_save)
     if submitted:
@@ -134,10 +136,10 @@ def evaluation_editor(form: EvaluationForm, *, actor: Actor, may_save: bool, cit
                 index=None if current is None else (YES, NO).index(current),
                 disabled=not may_save)
             notes[criterion] = right.text_input(
-                f"Catatan kriteria {number}", value=form.notes[criterion], max_chars=2000,
+                f"Catatan kriteria {number}", value=form.notes[criterion], help="Paling banyak 2.000 karakter.",
                 key=f"{key}-{criterion}-catatan", disabled=not may_save)
         conclusion = st.text_area("Kesimpulan dan rekomendasi", value=form.conclusion,
-                                  max_chars=2000, key=f"{key}-kesimpulan", disabled=not may_save)
+                                  help="Paling banyak 2.000 karakter.", key=f"{key}-kesimpulan", disabled=not may_save)
         submitted = st.form_submit_button("Simpan evaluasi", type="primary",
                                           disabled=not may_save)
     if submitted:

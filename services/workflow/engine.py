@@ -275,9 +275,13 @@ def cancel_case(session: Session, *, actor: Actor, case_id: int, at: datetime, r
                   details=None)
 
 
+MAX_OUTPUT = 200
+
+
 def _checked_details(details: dict[str, Any] | None) -> dict[str, Any] | None:
     if not details:
         return None
+    bounded_note(details.get("output"), limit=MAX_OUTPUT, what="Output")
     if len(json.dumps(details, ensure_ascii=False)) > MAX_DETAILS_JSON:
         raise InvalidInput("Kelengkapan dan Output terlalu panjang untuk dicatat.")
     return details

@@ -207,12 +207,21 @@ def test_no_page_lets_html_through() -> None:
     assert len(sources) > 15 and not opened, opened
 
 
-def test_a_form_field_keeps_the_service_bound(signed_in) -> None:
+def test_over_long_pasted_text_is_refused_with_its_limit_and_kept(signed_in) -> None:
+    """A browser field with a length limit drops a longer paste entirely; the fields have no
+    such limit, say it in their help, and the service refuses with the limit, keeping the
+    text for the user to shorten."""
     app = signed_in("fungsional", "mulai")
     app.selectbox[0].select("penyusunan-lkj").run()
-    assert fields(app)["Judul kasus"].proto.max_chars == 200
-    assert fields(app)["Periode (opsional)"].proto.max_chars == 40
-    assert button(app, "Mulai kasus")
+    title = fields(app)["Judul kasus"]
+    assert title.proto.max_chars == 0 and "200 karakter" in title.proto.help
+    title.input("J" * 250)
+    fields(app)["Periode (opsional)"].input("2025")
+    button(app, "Mulai kasus").click()
+    run_ok(app)
+    assert shown(app.error[0]) == ("Judul kasus wajib diisi, 3 sampai 200 karakter (tertulis "
+                                   "250).")
+    assert fields(app)["Judul kasus"].value == "J" * 250
 
 
 # --- a password change ends the other sessions ------------------------------------------------

@@ -119,6 +119,7 @@ def test_recorder_records_the_sekretaris_step_on_behalf(signed_in, app_database)
     assert recorded.details == {"kelengkapan": ["DPA dan disposisi"],
                                 "output": "Disposisi No. 12/2026"}
     assert markdown_with(app, "Langkah 2: Melakukan Koordinasi")  # the form moved on
+    assert len(app.success) == 1 and not app.warning  # one message, and no alarm
 
 
 def test_an_unknown_performer_is_recorded_as_unknown(signed_in, app_database) -> None:
@@ -182,7 +183,9 @@ def test_a_multi_unit_submission_names_the_units_still_missing(signed_in, app_da
 def test_a_user_without_the_role_cannot_record(signed_in, app_database) -> None:
     case = started_case(app_database, steps=[("sekretaris", "complete", 1)])
     app = signed_in("sekretaris", "catat", kasus=str(case))
-    assert "dilaksanakan oleh Fungsional" in shown(app.warning[0])
+    # Information, not a warning: it is usually the step after the user's own.
+    assert not app.warning
+    assert shown(app.info[0]).startswith("Langkah ini dipegang Fungsional; tidak ada yang perlu")
     assert not [b for b in app.button if b.label == "Catat"]
 
 
@@ -208,26 +211,46 @@ def test_return_needs_a_reason_and_says_where_the_work_goes(signed_in, app_datab
     assert "dikembalikan" in shown(app.success[0])
 
 
-def test_over_long_input_is_bounded_by_the_form_and_refused_by_the_service(
-        signed_in, app_database) -> None:
-    """The browser cannot send more than the field allows; a request that bypasses the page
-    still meets the service's bound and its message."""
-    import pytest
-
-    from services.errors import InvalidInput
-
+def test_over_long_notes_are_refused_with_their_limit_and_kept(signed_in, app_database) -> None:
+    """Pasting more than the limit used to leave the field empty; now the text stays, and the
+    refusal says the limit. Nothing is recorded."""
     case = started_case(app_database)
     app = signed_in("sekretaris", "catat", kasus=str(case))
-    assert fields(app)["Catatan (wajib diisi alasannya bila dikembalikan)"].proto.max_chars == 2000
-    assert fields(app)["Output (nomor dokumen / referensi)"].proto.max_chars == 200
-    engine = make_engine(app_database)
-    with pytest.raises(InvalidInput, match="Catatan terlalu panjang: 2500 karakter, maksimal 2000"):
-        with write_session(engine) as session:
-            wf.record_step(session, actor=load_actor(session, username="sekretaris"),
-                           case_id=case, kind="complete", seq=1, at=wib(2026, 11, 2, 9),
-                           note="x" * 2500, now=NOW)
-    engine.dispose()
+    note = fields(app)["Catatan (wajib diisi alasannya bila dikembalikan)"]
+    assert note.proto.max_chars == 0 and "2.000 karakter" in note.proto.help
+    note.input("x" * 2500)
+    button(app, "Catat").click()
+    run_ok(app)
+    assert shown(app.error[0]) == "Catatan terlalu panjang: 2500 karakter, maksimal 2000."
+    assert fields(app)["Catatan (wajib diisi alasannya bila dikembalikan)"].value == "x" * 2500
+    fields(app)["Catatan (wajib diisi alasannya bila dikembalikan)"].input("")
+    fields(app)["Output (nomor dokumen / referensi)"].input("o" * 201)
+    button(app, "Catat").click()
+    run_ok(app)
+    assert shown(app.error[0]) == "Output terlalu panjang: 201 karakter, maksimal 200."
     assert len(events(app_database, case)) == 1
+
+
+def test_backdating_a_day_of_the_buku_agenda_is_quick(signed_in, app_database) -> None:
+    """"Sesudah kejadian sebelumnya": each step N minutes after the one before; "Tanggal dan
+    jam" starts at the last time used in the session."""
+    case = started_case(app_database)  # started 2 Nov 2026 08:00 WIB
+    app = signed_in("fungsional", "catat", kasus=str(case))
+    app.get("button_group")[0].set_value("after").run()
+    next(s for s in app.selectbox if s.label.startswith("Dilaksanakan oleh")).select(
+        "(pelaksana tidak diketahui)")
+    minutes = next(n for n in app.number_input if n.label.startswith("Menit sesudah"))
+    minutes.set_value(25)
+    button(app, "Catat").click()
+    run_ok(app)
+    assert events(app_database, case)[1].occurred_at == wib(2026, 11, 2, 8, 25)
+    button(app, "Catat").click()  # step 2, its own: 25 minutes after step 1 again
+    run_ok(app)
+    assert events(app_database, case)[2].occurred_at == wib(2026, 11, 2, 8, 50)
+    app.get("button_group")[0].set_value("at").run()
+    day = next(d for d in app.date_input if d.label.startswith("Waktu kejadian"))
+    clock = next(t for t in app.time_input if t.label.startswith("Waktu kejadian"))
+    assert (day.value, clock.value) == (wib(2026, 11, 2).date(), wib(2026, 11, 2, 8, 50).time())
 
 
 def test_a_stale_form_is_refused_when_someone_else_recorded_first(signed_in, app_database) -> None:
@@ -256,7 +279,7 @@ def test_the_user_is_told_when_the_step_they_opened_was_recorded(signed_in, app_
     engine.dispose()
     run_ok(app)
     assert shown(app.info[0]).startswith("Langkah yang tadi Anda buka sudah dicatat")
-    assert "dilaksanakan oleh Fungsional" in shown(app.warning[0])
+    assert shown(app.info[1]).startswith("Langkah ini dipegang Fungsional")
 
 
 # --- Tugas Saya ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from services.formatting import format_minutes, format_wib
 from services.workflow.engine import record_step
 from services.workflow.model import Performer, StepKind
 from ui.event_time import remember, time_fields, time_mode
-from ui.messages import flash, show_error, show_flash
+from ui.messages import flash, show, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor
@@ -67,7 +67,7 @@ with st.container(border=True):
                 f"{markdown_escape(form.activity)}")
     target = (format_minutes(form.target.minutes) if form.target.kind == "minutes" else
               "sesuai jadwal kasus" if form.target.kind == "schedule" else "tanpa target")
-    st.markdown(f"Pelaksana: **{form.role}** · Waktu (Mutu Baku): "
+    st.markdown(f"Pelaksana: **{markdown_escape(form.role)}** · Waktu (Mutu Baku): "
                 f"{markdown_escape(form.waktu or '–')} ({target}) · "
                 f"Output: {markdown_escape(form.output or '–')}")
     if form.begun_at is not None:
@@ -91,8 +91,8 @@ if form.multi_unit and not form.units_for_user and not form.may_record_for_other
     st.stop()
 if not (form.acts_as_self or form.may_record_for_others):
     # Information, not a failure: usually the step that follows the user's own.
-    st.info(f"Langkah ini dipegang {form.role}; tidak ada yang perlu Anda catat di sini. "
-            "Pencatat dapat mencatatnya atas nama pelaksana.", icon=":material/info:")
+    show(f"Langkah ini dipegang {form.role}; tidak ada yang perlu Anda catat di sini. "
+         "Pencatat dapat mencatatnya atas nama pelaksana.")
     st.stop()
 
 actions: dict[StepKind, str] = {}

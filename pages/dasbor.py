@@ -104,7 +104,7 @@ else:
             text, link = st.columns([6, 1], vertical_alignment="center")
             text.markdown(f"{sla_label('overdue')} · **{markdown_escape(title)}** "
                           f"({markdown_escape(ref)}) · langkah {markdown_escape(label)} · "
-                          f"{row.role}{markdown_escape(unit)} · umur "
+                          f"{markdown_escape(str(row.role) + unit)} · umur "
                           f"{format_minutes(row.duration)} dari target {format_minutes(row.target)}")
             link.page_link("pages/kasus.py", label="Buka", icon=":material/folder_open:",
                            query_params={"kasus": str(row.case_id)})

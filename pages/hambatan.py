@@ -18,6 +18,7 @@ from ui.data import period_state
 from ui.filters import as_of_caption, filters
 from ui.routing import require_app
 from ui.runtime import engine
+from ui.text import markdown_escape
 
 require_app()
 st.title("Hambatan")
@@ -31,7 +32,8 @@ code = chosen.sop_codes[0]
 period = chosen.period
 state = scope(period_state(period), sop_codes=(code,),
               unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
-st.caption(f"{catalog[code]} · {period.label} · {as_of_caption(state, period)} · waktu kerja WIB")
+st.caption(f"{markdown_escape(catalog[code])} · {period.label} · {as_of_caption(state, period)} · "
+           "waktu kerja WIB")
 if state.ended.empty and state.open.empty:
     st.info("Belum ada kunjungan langkah untuk SOP ini. Pilih SOP atau periode lain, atau mulai "
             "kasus dari halaman Mulai Kasus.")

@@ -123,9 +123,10 @@ def case_detail(case_id: int) -> None:
         return
     st.page_link("pages/kasus.py", label="Semua kasus", icon=":material/arrow_back:")
     st.title(markdown_escape(header.title))
-    st.caption(f"{header.sop_name} (versi {header.version}) · {header.ref}"
-               + (f" · periode {header.period_label}" if header.period_label else "")
-               + (f" · {header.unit_name}" if header.unit_name else ""))
+    st.caption(markdown_escape(
+        f"{header.sop_name} (versi {header.version}) · {header.ref}"
+        + (f" · periode {header.period_label}" if header.period_label else "")
+        + (f" · {header.unit_name}" if header.unit_name else "")))
     columns = st.columns(3)
     columns[0].metric("Status", STATUS_LABELS[header.status])
     columns[1].metric("Kemajuan", f"{header.progress:.0%}")

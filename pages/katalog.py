@@ -35,7 +35,7 @@ entry = by_code[code]
 sop = entry.sop
 findings = [f for f in lint([e.sop for e in entries]) if f.sop_code == code]
 
-st.caption(f"Kode `{sop.code}` · versi {entry.version} · {len(sop.steps)} langkah · "
+st.caption(f"Kode {markdown_escape(sop.code)} · versi {entry.version} · {len(sop.steps)} langkah · "
            f"dimuat {format_wib(entry.loaded_at)}")
 table_tab, chart_tab, findings_tab = st.tabs(
     ["Tabel SOP", "Diagram alir", f"Temuan pemeriksaan ({len(findings)})"]

@@ -15,6 +15,7 @@ from ui.messages import flash, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor
+from ui.text import markdown_escape
 
 require_app()
 actor = current_actor()
@@ -31,7 +32,7 @@ if not sops:
 
 code = st.selectbox("SOP", list(sops), format_func=lambda c: sops[c].name)
 sop = sops[code]
-st.caption(f"Langkah pertama dilaksanakan oleh {sop.first_role}.")
+st.caption(markdown_escape(f"Langkah pertama dilaksanakan oleh {sop.first_role}."))
 
 mode = time_mode(key="mulai-waktu", after_previous=False)
 with st.form(f"mulai-{code}"):
@@ -40,7 +41,7 @@ with st.form(f"mulai-{code}"):
     period = st.text_input("Periode (opsional)", help="Paling banyak 40 karakter.", placeholder="mis. 2025-T3")
     schedule = {}
     for seq, label, activity in sop.scheduled_steps:
-        st.markdown(f"Jadwal langkah {label}: {activity}")
+        st.markdown(markdown_escape(f"Jadwal langkah {label}: {activity}"))
         schedule[seq] = date_and_time(label=f"Jadwal langkah {label}", key=f"jadwal-{code}-{seq}")
     unit_options = [None, *units]
     default_unit = next((u.code for u in unit_views if u.id == actor.unit_id), None)

@@ -18,6 +18,7 @@ from ui.filters import as_of_caption, filters
 from ui.format import sla_label
 from ui.routing import require_app
 from ui.runtime import engine
+from ui.text import markdown_escape
 
 require_app()
 st.title("Progres SOP")
@@ -38,7 +39,7 @@ for code in chosen.sop_codes or list(catalog):
     sop = entries[code]
     running = dashboards.active_cases(state, code=code)
     done = dashboards.completed_cases(state, code=code, period=chosen.period)
-    st.subheader(sop.name)
+    st.subheader(markdown_escape(sop.name))
     st.caption(f"{len(running)} kasus berjalan · {len(done)} selesai dalam "
                f"{chosen.period.label}")
     with read_session(engine()) as session:

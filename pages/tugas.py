@@ -55,7 +55,8 @@ for task in shown[:SHOWN]:
         left.markdown(
             f"**{sla_label(item.sla_state)}** · **Langkah {markdown_escape(item.label)}: "
             f"{markdown_escape(task.activity)}**  \n"
-            f"{markdown_escape(task.title)} ({markdown_escape(item.case_id)}) · {item.role}"
+            f"{markdown_escape(task.title)} ({markdown_escape(item.case_id)}) · "
+            f"{markdown_escape(item.role)}"
             f"{markdown_escape(unit)}  \n"
             f"Umur {age_against_target(item.age_minutes, item.target_minutes)} · tersedia sejak "
             f"{format_wib(item.available_at)}")

@@ -162,6 +162,32 @@ def test_markdown_in_a_case_title_is_shown_literally(signed_in, app_database) ->
     assert [t.value for t in detail.title] == [escaped]
 
 
+def test_a_url_title_markdown_period_and_unit_stay_text(signed_in, app_database) -> None:
+    """In the start message and on the Kasus page: no link, no emphasis, no auto-linked URL."""
+    from services.organisation import create_unit
+
+    engine = make_engine(app_database)
+    with write_session(engine) as session:
+        create_unit(session, actor=SYSTEM, code="tautan", name="[unit](https://contoh.invalid)",
+                    kind="lainnya", now=NOW)
+    engine.dispose()
+    app = signed_in("fungsional", "mulai")
+    app.selectbox[0].select("penyusunan-lkj").run()
+    fields(app)["Judul kasus"].input("Lihat https://contoh.invalid/lkj *segera*")
+    fields(app)["Periode (opsional)"].input("[periode](https://x.invalid)")
+    next(s for s in app.selectbox if s.label == "Unit pemilik kasus").select("tautan")
+    button(app, "Mulai kasus").click()
+    run_ok(app)
+    flash = app.success[0]
+    assert "https\\://contoh" in flash.value and "*segera*" not in flash.value
+    assert shown(flash).startswith("Kasus 'Lihat https://contoh.invalid/lkj *segera*'")
+    case = app.query_params["kasus"]
+    detail = signed_in("fungsional", "kasus", kasus=case)
+    caption = detail.main.caption[0].value
+    assert "\\[periode\\]\\(https\\://x" in caption and "\\[unit\\]" in caption
+    assert "https\\://contoh" in detail.title[0].value
+
+
 def test_a_full_name_is_shown_literally(signed_in, app_database) -> None:
     engine = make_engine(app_database)
     with write_session(engine) as session:

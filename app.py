@@ -13,12 +13,13 @@ from ui.auth import request_sign_out, sign_in
 from ui.format import actor_roles_label
 from ui.navigation import BY_KEY, landing_key, menu, st_pages
 from ui.routing import leave_legacy_mode, routed
-from ui.runtime import engine, stop_unless_database_ready
+from ui.runtime import STYLE_SHEET, engine, stop_unless_database_ready
 from ui.session import set_actor
 from ui.text import markdown_escape
 
 leave_legacy_mode()
 st.set_page_config(page_title="Pantau SOP", page_icon=":material/fact_check:", layout="wide")
+st.html(STYLE_SHEET)  # a static style sheet: only style rules, nothing typed by a user
 stop_unless_database_ready()
 with read_session(engine()) as session:
     first_run = not has_users(session)

@@ -6,17 +6,15 @@ from __future__ import annotations
 import streamlit as st
 
 from db.engine import read_session
-from services import dashboards
-from services.cases import case_titles
+from services import dashboards, drilldown
 from services.catalog.store import current_catalog
-from services.formatting import format_minutes
+from services.formatting import format_number
 from services.metrics import scope
 from services.organisation import list_units
 from services.settings import get_setting
-from ui import charts
+from ui import charts, drill
 from ui.data import period_state
 from ui.filters import as_of_caption, filters
-from ui.format import sla_label
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.text import markdown_escape
@@ -47,12 +45,13 @@ def delta(tile: dashboards.Tile) -> str | None:
         points = round((tile.value - tile.previous) * 100, 1)
         return "tetap" if points == 0 else f"{points:+.1f} poin".replace(".", ",")
     change = tile.value - tile.previous
-    return "tetap" if change == 0 else f"{change:+.0f}"
+    return "tetap" if change == 0 else ("+" if change > 0 else "") + format_number(change)
 
 
+base = drilldown.Drill(period=period, sop_codes=chosen.sop_codes or (), unit_code=chosen.unit_code)
 for column, tile in zip(st.columns(5), dashboards.tiles(state, previous, period=period),
                         strict=True):
-    value = charts.percent(tile.value) if tile.kind == "rate" else f"{tile.value:.0f}"
+    value = charts.percent(tile.value) if tile.kind == "rate" else format_number(tile.value)
     change = delta(tile)
     column.metric(tile.label, value, change,
                   delta_color="off" if change == "tetap"
@@ -60,16 +59,23 @@ for column, tile in zip(st.columns(5), dashboards.tiles(state, previous, period=
                   delta_arrow="off" if change == "tetap" else "auto",
                   help=f"{tile.help} {period.previous().label}: "
                        + (charts.percent(tile.previous) if tile.kind == "rate"
-                          else f"{tile.previous:.0f}"))
+                          else format_number(tile.previous)))
+    drill.link(drilldown.behind_tile(base, tile.key), label="Rincian", container=column)
 
 by_sop = dashboards.compliance_by_sop(state, period=period)
 months = period.chart_months()
 left, right = st.columns(2)
 if by_sop["compliance"].notna().any():
-    left.plotly_chart(charts.compliance_by_sop(by_sop, target=target), width="stretch")
+    drill.chart(charts.compliance_by_sop(
+        by_sop, target=target, links=[drilldown.behind_sop(base, c).link for c in by_sop["code"]]),
+        title="Kepatuhan Mutu Baku per SOP", key="grafik-kepatuhan-sop", container=left)
     monthly = dashboards.compliance_by_month(state, months=months)
-    right.plotly_chart(charts.compliance_by_month(
-        monthly, target=target, labels=[m.short_label for m in months]), width="stretch")
+    drill.chart(charts.compliance_by_month(
+        monthly, target=target, labels=[m.short_label for m in months],
+        links=[drilldown.behind_month(base, code, month).link
+               for code, month in zip(monthly["code"], monthly["month"], strict=True)]),
+        title="Kepatuhan per bulan", key="grafik-kepatuhan-bulan", container=right)
+    st.caption("Klik batang atau titik untuk membuka kunjungan langkah di baliknya.")
 else:
     st.info(f"Tidak ada langkah yang selesai dalam {period.label}. Pilih periode lain.")
 
@@ -79,9 +85,10 @@ for row in by_sop.itertuples():
         name, figures, link = st.columns([3, 4, 1], vertical_alignment="center")
         name.markdown(f"**{markdown_escape(row.name)}**")
         figures.markdown(
-            f"Kepatuhan **{charts.percent(row.compliance)}** ({row.within} dari "
-            f"{row.with_target}) · pengembalian {row.returns} · revisi "
-            f"{charts.percent(row.revision)} · tugas terlambat {row.overdue}")
+            f"Kepatuhan **{charts.percent(row.compliance)}** ({format_number(row.within)} dari "
+            f"{format_number(row.with_target)}) · pengembalian {format_number(row.returns)} · "
+            f"revisi {charts.percent(row.revision)} · tugas terlambat "
+            f"{format_number(row.overdue)}")
         link.page_link("pages/hambatan.py", label="Hambatan", icon=":material/insights:",
                        query_params={"sop": row.code, "periode": period.text})
 
@@ -90,21 +97,11 @@ overdue = state.items[state.items["sla_state"] == "overdue"]
 if overdue.empty:
     st.success("Tidak ada tugas yang terlambat.")
 else:
-    shown = overdue.head(15)
+    late = drilldown.behind_tile(base, "terlambat")
+    st.caption(f"{format_number(len(overdue))} tugas (langkah per unit dihitung per unit yang "
+               "belum menyerahkan); yang paling lama ditampilkan.")
     with read_session(engine()) as session:
-        titles = case_titles(session, case_ids=[int(c) for c in shown["case_id"]])
-    unit_names = {unit.id: unit.name for unit in units}
-    st.caption(f"{len(overdue)} tugas (langkah per unit dihitung per unit yang belum "
-               "menyerahkan); yang paling lama ditampilkan")
-    for row in shown.itertuples():
-        ref, title = titles[int(row.case_id)]
-        label = state.catalog[str(row.sop_code)].labels[int(row.seq)]
-        unit = f" · {unit_names.get(int(row.unit_id), '–')}" if row.multi_unit else ""
-        with st.container(border=True):
-            text, link = st.columns([6, 1], vertical_alignment="center")
-            text.markdown(f"{sla_label('overdue')} · **{markdown_escape(title)}** "
-                          f"({markdown_escape(ref)}) · langkah {markdown_escape(label)} · "
-                          f"{markdown_escape(str(row.role) + unit)} · umur "
-                          f"{format_minutes(row.duration)} dari target {format_minutes(row.target)}")
-            link.page_link("pages/kasus.py", label="Buka", icon=":material/folder_open:",
-                           query_params={"kasus": str(row.case_id)})
+        oldest = drilldown.listing(session, late, overdue.head(10), catalog=state.catalog)
+    drill.case_table(oldest[["case_id", "Judul", "Langkah", "Pelaksana", "Unit",
+                             "Umur (waktu kerja)", "Mutu Baku"]], key="tugas-terlambat")
+    drill.link(late, label=f"Semua {format_number(len(overdue))} tugas terlambat")

@@ -7,15 +7,16 @@ import pandas as pd
 import streamlit as st
 
 from db.engine import read_session
-from services import dashboards
+from services import dashboards, drilldown
 from services.catalog.flowchart import process_map_dot
 from services.catalog.store import current_catalog
-from services.formatting import format_minutes
+from services.formatting import format_minutes, format_number
 from services.metrics import scope
 from services.organisation import list_units
-from ui import charts
+from ui import charts, drill
 from ui.data import period_state
 from ui.filters import as_of_caption, filters
+from ui.queue import queue_view
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.text import markdown_escape
@@ -39,39 +40,56 @@ if state.ended.empty and state.open.empty:
             "kasus dari halaman Mulai Kasus.")
     st.stop()
 
+base = drilldown.Drill(period=period, sop_codes=(code,), unit_code=chosen.unit_code)
 durations = dashboards.step_durations(state, code=code, period=period)
 returns = dashboards.returns_pareto(state, code=code, period=period)
 left, right = st.columns([3, 2])
 if durations["median"].notna().any():
-    left.plotly_chart(charts.step_durations(durations), width="stretch")
+    drill.chart(charts.step_durations(durations, links=[
+        drilldown.behind_step(base, code, seq).link for seq in durations["seq"]]),
+        title="Waktu kerja per langkah dibanding Mutu Baku", key="grafik-waktu-langkah",
+        container=left)
 else:
     left.info(f"Tidak ada langkah yang selesai dalam {period.label}.")
 if len(returns):
-    right.plotly_chart(charts.returns_pareto(returns, steps=durations), width="stretch")
+    drill.chart(charts.returns_pareto(returns, steps=durations, links=[
+        drilldown.behind_returns(base, code, seq).link for seq in returns["seq"]]),
+        title="Pareto pengembalian per langkah keputusan", key="grafik-pareto", container=right)
 else:
     right.success(f"Tidak ada pengembalian dalam {period.label}.")
 
 months = period.chart_months()
 heat = dashboards.overrun_heatmap(state, code=code, months=months)
-st.plotly_chart(charts.overrun_heatmap(heat, steps=durations,
-                                       months=[(m.text, m.short_label) for m in months]),
-                width="stretch")
+drill.chart(charts.overrun_heatmap(
+    heat, steps=durations, months=[(m.text, m.short_label) for m in months],
+    links=[drilldown.behind_cell(base, code, seq, month).link
+           for seq, month in zip(heat["seq"], heat["month"], strict=True)]),
+    title="Bagian kunjungan yang melewati Mutu Baku, per bulan", key="grafik-panas")
+st.caption("Klik titik median, batang, atau sel untuk membuka kunjungan langkah di baliknya.")
 
 st.subheader("Peringkat hambatan (total keterlambatan)")
 ranking = dashboards.bottlenecks(state, code=code, period=period)
-st.dataframe(pd.DataFrame({
-    "Langkah": [charts.short(f"{label}. {activity}", 48) for label, activity in zip(
-        ranking["label"], ranking["seq"].map(lambda seq: entries[code].step(seq).activity),
-        strict=True)],
-    "Pelaksana": ranking["role"],
-    "Kunjungan": ranking["visits"], "Melewati Mutu Baku": ranking["over"],
-    "Total keterlambatan (jam kerja)": ranking["overrun_hours"].round(1),
-    "Bagian dari seluruh keterlambatan": ranking["share"],
-    "Median waktu kerja": ranking["median"].map(format_minutes),
-    "Beban (kunjungan × median, jam)": ranking["load_hours"].round(1),
-}), hide_index=True, width="stretch", column_config={
-    "Bagian dari seluruh keterlambatan": st.column_config.ProgressColumn(
-        format="percent", min_value=0, max_value=1)})
+if ranking.empty:
+    st.caption(f"Tidak ada langkah yang selesai dalam {period.label}.")
+else:
+    drill.table(pd.DataFrame({
+        "Langkah": [f"{label}. {activity}" for label, activity in zip(
+            ranking["label"], ranking["activity"], strict=True)],
+        "Pelaksana": ranking["role"],
+        "Kunjungan": ranking["visits"].map(format_number),
+        "Melewati Mutu Baku": ranking["over"].map(format_number),
+        "Total keterlambatan (jam kerja)": ranking["overrun_hours"].map(
+            lambda hours: format_number(hours, digits=1)),
+        "Bagian dari seluruh keterlambatan": ranking["share"] * 100,
+        "Median waktu kerja": ranking["median"].map(format_minutes),
+        "Beban (kunjungan × median, jam)": ranking["load_hours"].map(
+            lambda hours: format_number(hours, digits=1)),
+    }), key="peringkat", links=[drilldown.behind_step(base, code, seq).link
+                                for seq in ranking["seq"]], column_config={
+        "Langkah": st.column_config.TextColumn(width="large"),
+        "Bagian dari seluruh keterlambatan": st.column_config.ProgressColumn(
+            format="%.0f%%", min_value=0, max_value=100)})
+    st.caption("Pilih satu baris untuk membuka kunjungan langkah itu.")
 
 st.subheader("Tugas tertunda per Pelaksana")
 st.caption("Pada waktu acuan; langkah yang diserahkan per unit dihitung satu tugas untuk setiap "
@@ -80,11 +98,7 @@ queue = dashboards.backlog(state, unit_names={u.id: u.name for u in units})
 if queue.empty:
     st.success("Tidak ada langkah yang tertunda untuk SOP ini.")
 else:
-    st.plotly_chart(charts.backlog(queue), width="stretch")
-    st.dataframe(queue.rename(columns={"role": "Pelaksana", "unit": "Unit", "total": "Jumlah",
-                                       "overdue": "■ Terlambat", "at_risk": "▲ Berisiko",
-                                       "on_time": "● Tepat waktu", "no_target": "○ Tanpa target"}),
-                 hide_index=True, width="stretch")
+    queue_view(queue, base=base, unit_codes={u.id: u.code for u in units}, key="antrean-sop")
 
 st.subheader("Peta proses (yang benar-benar terjadi)")
 nodes, arrows = dashboards.transitions(state, code=code, period=period)

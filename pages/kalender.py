@@ -21,11 +21,12 @@ from services.calendar_admin import (
     set_work_hours,
 )
 from services.clock import utcnow
-from services.formatting import WIB
+from services.formatting import WIB, format_day
 from ui.messages import perform, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor
+from ui.tables import table
 
 require_app()
 actor = current_actor()
@@ -44,9 +45,9 @@ with holiday_tab:
                            value=utcnow().astimezone(WIB).year, step=1)
     with read_session(engine()) as session:
         days = holidays_of_year(session, year=int(year))
-    st.dataframe(pd.DataFrame([{"Tanggal": d.day.strftime("%d-%m-%Y"),
-                                "Hari": WEEKDAYS[d.day.weekday()], "Nama": d.name,
-                                "Sumber": d.source} for d in days]), hide_index=True)
+    table(pd.DataFrame([{"Tanggal": format_day(d.day), "Hari": WEEKDAYS[d.day.weekday()],
+                         "Nama": d.name, "Sumber": d.source} for d in days]),
+          empty=f"Tidak ada hari libur tercatat untuk tahun {int(year)}.", hide_index=True)
     left, right = st.columns(2)
     with left, st.form("tambah-libur"):
         st.markdown("**Tambah hari libur**")
@@ -59,7 +60,7 @@ with holiday_tab:
     with right, st.form("hapus-libur"):
         st.markdown("**Jadikan hari kerja**")
         off = [d.day for d in days if d.source != "dihapus admin"]
-        day = st.selectbox("Hari libur", off, format_func=lambda d: d.strftime("%d-%m-%Y"))
+        day = st.selectbox("Hari libur", off, format_func=format_day)
         if st.form_submit_button("Jadikan hari kerja") and day is not None:
             perform(lambda s: remove_holiday(s, actor=actor, day=day, now=utcnow()),
                 f"{day:%d-%m-%Y} menjadi hari kerja.")
@@ -68,9 +69,9 @@ with ramadan_tab:
     with read_session(engine()) as session:
         periods = [(p.id, p.label, p.start_day, p.end_day) for p in ramadan_periods(session)]
     st.caption("Selama periode Ramadan berlaku jam kerja Ramadan (tab Jam kerja).")
-    st.dataframe(pd.DataFrame([{"Nama": label, "Mulai": start.strftime("%d-%m-%Y"),
-                                "Selesai": end.strftime("%d-%m-%Y")}
-                               for _, label, start, end in periods]), hide_index=True)
+    table(pd.DataFrame([{"Nama": label, "Mulai": format_day(start), "Selesai": format_day(end)}
+                        for _, label, start, end in periods]),
+          empty="Belum ada periode Ramadan.", hide_index=True)
     with st.form("tambah-ramadan"):
         label = st.text_input("Nama", help="Paling banyak 80 karakter.", placeholder="mis. Ramadan 1448 H")
         start = st.date_input("Mulai", format="DD/MM/YYYY", key="ramadan-mulai")
@@ -88,14 +89,14 @@ with ramadan_tab:
 with hours_tab:
     with read_session(engine()) as session:
         settings = load_calendar_settings(session)
-    for regime, table in (("normal", settings.normal), ("ramadan", settings.ramadan)):
+    for regime, hours_of in (("normal", settings.normal), ("ramadan", settings.ramadan)):
         st.markdown(f"**Jam kerja {'biasa' if regime == 'normal' else 'Ramadan'}**")
         st.dataframe(pd.DataFrame([{
             "Hari": WEEKDAYS[day],
             "Jam kerja": (f"{hhmm(h.start_minute)}–{hhmm(h.break_start_minute)}, "
                           f"{hhmm(h.break_end_minute)}–{hhmm(h.end_minute)}" if h else "libur"),
             "Menit kerja": h.minutes if h else 0,
-        } for day in range(7) for h in [table.get(day)]]), hide_index=True)
+        } for day in range(7) for h in [hours_of.get(day)]]), hide_index=True)
     with st.form("ubah-jam"):
         regime = st.selectbox("Jam kerja", ["normal", "ramadan"],
                               format_func=lambda r: "biasa" if r == "normal" else "Ramadan")

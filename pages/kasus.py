@@ -1,115 +1,32 @@
-"""Kasus: the list of cases, and one case in detail: header, timeline against the targets,
+"""Kasus: the list of cases (or the step visits or pending items behind a figure, ui.case_list),
+and one case in detail: header, timeline against the targets,
 the audit trail, and (for those allowed) cancelling or correcting."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from db.engine import read_session
-from services.cases import (
-    OUTCOME_LABELS,
-    STATUS_LABELS,
-    audit_trail,
-    case_header,
-    case_visits,
-    list_cases,
-)
-from services.catalog.store import current_catalog
+from services.cases import STATUS_LABELS, audit_trail, case_header, case_visits
 from services.clock import utcnow
 from services.errors import NotFound
-from services.formatting import WIB, format_minutes, format_wib
+from services.formatting import format_wib
 from services.workflow.engine import cancel_case, correct_event
+from ui.case_list import case_list
+from ui.charts import case_timeline
 from ui.event_time import date_and_time, time_fields, time_mode
-from ui.format import OVER, WITHIN, sla_color, sla_label
 from ui.messages import perform, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor
+from ui.tables import table
 from ui.text import markdown_escape
 
 require_app()
 actor = current_actor()
 show_flash()
-
-
-def case_list() -> None:
-    st.title("Kasus")
-    with read_session(engine()) as session:
-        catalog = {entry.sop.code: entry.sop.name for entry in current_catalog(session)}
-    left, middle, right = st.columns([1, 2, 2])
-    status = left.selectbox("Status", [None, *STATUS_LABELS],
-                            format_func=lambda s: "Semua" if s is None else STATUS_LABELS[s])
-    sop = middle.selectbox("SOP", [None, *catalog],
-                           format_func=lambda c: "Semua SOP" if c is None else catalog[c])
-    search = right.text_input("Cari judul atau nomor kasus", max_chars=100)
-    with read_session(engine()) as session:
-        cases = list_cases(session, status=status, sop_code=sop, search=search or None)
-    if cases.empty:
-        st.info("Belum ada kasus yang cocok. Kasus baru dimulai dari halaman Mulai Kasus.")
-        return
-    table = pd.DataFrame({
-        "Nomor": cases["ref"], "Judul": cases["title"], "SOP": cases["sop_name"],
-        "Status": cases["status"].map(STATUS_LABELS),
-        "Mulai": cases["started_at"].map(format_wib),
-        "Selesai": cases["ended_at"].map(lambda t: format_wib(t) if pd.notna(t) else "–"),
-    })
-    st.caption("Pilih satu baris untuk membuka kasusnya.")
-    picked = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row",
-                          key="daftar-kasus")
-    rows = picked.selection.rows if picked else []
-    if rows:
-        st.query_params["kasus"] = str(int(cases.iloc[rows[0]]["id"]))
-        st.rerun()
-
-
-def timeline(visits: pd.DataFrame) -> go.Figure:
-    """Each visit as a bar from available to ended (or now), coloured by its state; the
-    instant its target fell due as a black tick."""
-    def state(row: pd.Series) -> tuple[str, str]:
-        if row["is_open"]:
-            return sla_label(row["sla_state"]), sla_color(row["sla_state"])
-        if row["outcome"] == "closed":
-            return "Ditutup (kasus batal)", "#8C8C8C"
-        if not row["has_target"]:
-            return sla_label("no_target"), sla_color("no_target")
-        return (f"✓ {WITHIN[0]}", WITHIN[1]) if row["within_target"] else (f"✕ {OVER[0]}", OVER[1])
-
-    visits = visits.assign(
-        name=[f"{label}. {activity[:40]}{'…' if len(activity) > 40 else ''}"
-              + (f" (ke-{p})" if p > 1 else "")
-              for label, activity, p in zip(visits["label"], visits["activity"],
-                                            visits["pass_no"], strict=True)])
-    states = visits.apply(state, axis=1)
-    figure = go.Figure()
-    start = visits["available_at"].dt.tz_convert(WIB)
-    end = visits["ended_at"].dt.tz_convert(WIB)
-    for (label, color), rows in visits.groupby(states, sort=False):
-        figure.add_trace(go.Bar(
-            y=rows["name"], x=(end[rows.index] - start[rows.index]).dt.total_seconds() * 1000,
-            base=start[rows.index], orientation="h", marker_color=color, name=label,
-            customdata=list(zip(rows["duration"].map(format_minutes),
-                                rows["target"].map(lambda t: format_minutes(t)
-                                                   if pd.notna(t) else "tanpa target"),
-                                rows["outcome"].map(lambda o: OUTCOME_LABELS.get(o, o)),
-                                strict=True)),
-            hovertemplate="%{y}<br>mulai %{base|%d/%m/%Y %H.%M}<br>Waktu kerja %{customdata[0]}"
-                          " (target %{customdata[1]})<br>%{customdata[2]}<extra></extra>"))
-    due = visits[visits["due_at"].notna()]
-    figure.add_trace(go.Scatter(
-        y=due["name"], x=due["due_at"].dt.tz_convert(WIB), mode="markers",
-        marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": "black"}},
-        name="Batas Mutu Baku", hovertemplate="Batas: %{x|%d/%m/%Y %H.%M}<extra></extra>"))
-    figure.update_layout(
-        barmode="overlay", height=120 + 34 * len(visits), margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis={"type": "date", "title": "Waktu (WIB)", "tickformat": "%d/%m/%Y<br>%H.%M"},
-        yaxis={"autorange": "reversed", "title": None, "categoryorder": "array",
-               "categoryarray": list(dict.fromkeys(visits["name"]))},
-        legend={"orientation": "h", "y": 1.08, "x": 0})
-    return figure
 
 
 def case_detail(case_id: int) -> None:
@@ -121,7 +38,9 @@ def case_detail(case_id: int) -> None:
     except NotFound as error:
         show_error(str(error))
         return
-    st.page_link("pages/kasus.py", label="Semua kasus", icon=":material/arrow_back:")
+    back = {name: value for name, value in st.query_params.to_dict().items() if name != "kasus"}
+    st.page_link("pages/kasus.py", label="Kembali ke daftar", icon=":material/arrow_back:",
+                 query_params=back)
     st.title(markdown_escape(header.title))
     st.caption(markdown_escape(
         f"{header.sop_name} (versi {header.version}) · {header.ref}"
@@ -142,7 +61,7 @@ def case_detail(case_id: int) -> None:
                      query_params={"kasus": str(case_id)})
 
     st.subheader("Linimasa kunjungan langkah")
-    st.plotly_chart(timeline(visits), width="stretch")
+    st.plotly_chart(case_timeline(visits), width="stretch")
     st.caption("Setiap batang: sejak langkah tersedia sampai selesai (atau sekarang). Tanda "
                "hitam: batas Mutu Baku dalam waktu kerja.")
 
@@ -151,7 +70,7 @@ def case_detail(case_id: int) -> None:
         "Waktu kejadian": trail["Waktu kejadian"].map(format_wib),
         "Dicatat pada": trail["Dicatat pada"].map(format_wib),
     })
-    st.dataframe(shown, hide_index=True, width="stretch")
+    table(shown, empty="Belum ada kejadian.", hide_index=True, width="stretch")
 
     if header.status == "active":
         with st.expander("Batalkan kasus"):

@@ -23,6 +23,7 @@ from ui.messages import perform, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor
+from ui.tables import table
 
 require_app()
 actor = current_actor()
@@ -38,14 +39,13 @@ def unit_name(code: str | None) -> str:
     return "-" if code is None else units.get(code, code)
 
 
-
-st.dataframe(pd.DataFrame([{
+table(pd.DataFrame([{
     "Nama pengguna": u.username, "Nama": u.full_name, "Peran": ", ".join(u.roles) or "-",
     "Unit": u.unit_name or "-", "Admin": u.is_admin, "Pencatat": u.is_recorder,
     "Aktif": u.is_active, "Terkunci sampai": format_wib(u.locked_until) if u.locked_until else "",
     "Terakhir masuk": format_wib(u.last_login_at) if u.last_login_at else "",
     "Kejadian": u.events,
-} for u in users]), hide_index=True, width="stretch")
+} for u in users]), empty="Belum ada pengguna.", hide_index=True, width="stretch")
 
 add_tab, edit_tab, password_tab, delete_tab = st.tabs(
     ["Tambah pengguna", "Ubah peran dan unit", "Atur ulang kata sandi", "Hapus"])
@@ -55,7 +55,7 @@ with add_tab, st.form(f"tambah-pengguna-{st.session_state.get('tambah-pengguna',
                              "atau tanda hubung; 3 sampai 64 karakter.")
     full_name = st.text_input("Nama lengkap", help="Paling banyak 120 karakter.")
     email = st.text_input("Surel (opsional)", help="Paling banyak 200 karakter.")
-    roles = st.multiselect("Peran (Pelaksana)", CANONICAL_ROLES)
+    roles = st.multiselect("Peran (Pelaksana)", CANONICAL_ROLES, placeholder="Pilih peran")
     unit = st.selectbox("Unit", unit_options, format_func=unit_name)
     is_admin = st.checkbox("Admin (mengelola pengguna, unit, kalender)")
     recorder = st.checkbox("Pencatat (boleh mencatat atas nama peran lain)",
@@ -78,7 +78,7 @@ with edit_tab:
         with st.form(f"ubah-{chosen}"):
             full_name = st.text_input("Nama lengkap", value=user.full_name, help="Paling banyak 120 karakter.")
             email = st.text_input("Surel", value=user.email or "", help="Paling banyak 200 karakter.")
-            roles = st.multiselect("Peran", CANONICAL_ROLES,
+            roles = st.multiselect("Peran", CANONICAL_ROLES, placeholder="Pilih peran",
                                    default=[r for r in user.roles if r in CANONICAL_ROLES])
             unit = st.selectbox("Unit", unit_options, format_func=unit_name,
                                 index=unit_options.index(user.unit_code)

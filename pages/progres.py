@@ -10,14 +10,16 @@ from db.engine import read_session
 from services import dashboards
 from services.cases import case_titles
 from services.catalog.store import current_catalog
-from services.formatting import format_minutes
+from services.formatting import format_minutes, format_number
 from services.metrics import scope
 from services.organisation import list_units
+from ui import drill
 from ui.data import period_state
 from ui.filters import as_of_caption, filters
 from ui.format import sla_label
 from ui.routing import require_app
 from ui.runtime import engine
+from ui.tables import table
 from ui.text import markdown_escape
 
 require_app()
@@ -47,7 +49,7 @@ for code in chosen.sop_codes or list(catalog):
                                                  [*running["case_id"], *done["case_id"]]])
     if len(running):
         labels = sop.labels()
-        table = pd.DataFrame({
+        running_table = pd.DataFrame({
             "Kasus": [titles[int(c)][1] for c in running["case_id"]],
             "Nomor": [titles[int(c)][0] for c in running["case_id"]],
             "Kemajuan": running["progress"] * 100,
@@ -56,26 +58,22 @@ for code in chosen.sop_codes or list(catalog):
             "Dipegang": [f"{role} · {unit_names.get(int(u), '–')}"
                          for role, u in zip(running["role"], running["unit_id"], strict=True)],
             "Umur": running["age"].map(format_minutes),
-            "Target": running["target"].map(lambda t: format_minutes(t) if pd.notna(t) else "–"),
+            "Target": running["target"].map(format_minutes),
             "Status": running["sla_state"].map(sla_label),
         })
-        picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
-                              selection_mode="single-row", key=f"berjalan-{code}",
-                              column_config={"Kemajuan": st.column_config.ProgressColumn(
-                                  format="%.0f%%", min_value=0, max_value=100)})
-        if picked and picked.selection.rows:
-            st.switch_page("pages/kasus.py", query_params={
-                "kasus": str(int(running.iloc[picked.selection.rows[0]]["case_id"]))})
+        drill.table(running_table, key=f"berjalan-{code}",
+                    links=[f"kasus={int(case_id)}" for case_id in running["case_id"]],
+                    column_config={"Kemajuan": st.column_config.ProgressColumn(
+                        format="%.0f%%", min_value=0, max_value=100)})
     if len(done):
         with st.expander(f"Selesai dalam {chosen.period.label}: waktu tempuh dibanding rencana"):
-            st.dataframe(pd.DataFrame({
+            table(pd.DataFrame({
                 "Kasus": [titles[int(c)][1] for c in done["case_id"]],
                 "Waktu tempuh": done["lead_time"].map(format_minutes),
-                "Rencana (jumlah Mutu Baku)": done["planned"].map(
-                    lambda t: format_minutes(t) if pd.notna(t) else "–"),
-                "Tempuh / rencana": done["ratio"],
+                "Rencana (jumlah Mutu Baku)": done["planned"].map(format_minutes),
+                "Tempuh / rencana": done["ratio"].map(
+                    lambda ratio: f"{format_number(ratio, digits=2)}×"),
                 "Pengembalian": done["returns"],
-            }), hide_index=True, width="stretch", column_config={
-                "Tempuh / rencana": st.column_config.NumberColumn(format="%.2f×")})
+            }), empty="", hide_index=True, width="stretch")
     if not len(running) and not len(done):
         st.caption("Tidak ada kasus berjalan atau selesai dalam periode ini.")

@@ -41,9 +41,11 @@ counts = Counter(task.item.sla_state for task in tasks)
 for column, state in zip(st.columns(len(SLA)), SLA, strict=True):
     column.metric(sla_label(state), counts.get(state, 0))
 
-states = st.multiselect("Tampilkan", list(SLA), default=list(SLA), format_func=sla_label)
+states = st.multiselect("Tampilkan", list(SLA), default=list(SLA), format_func=sla_label,
+                        placeholder="Pilih keadaan tugas")
 sops = sorted({task.item.sop_code for task in tasks})
-chosen_sops = st.multiselect("SOP", sops, default=sops, format_func=lambda c: sop_names.get(c, c))
+chosen_sops = st.multiselect("SOP", sops, default=sops, format_func=lambda c: sop_names.get(c, c),
+                             placeholder="Pilih SOP")
 shown = [t for t in tasks if t.item.sla_state in states and t.item.sop_code in chosen_sops]
 st.caption(f"{len(shown)} tugas" + (f"; {SHOWN} teratas ditampilkan" if len(shown) > SHOWN else ""))
 

@@ -12,6 +12,7 @@ from ui.messages import perform, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor
+from ui.tables import table
 
 require_app()
 actor = current_actor()
@@ -21,8 +22,9 @@ st.caption("Setiap Bidang yang aktif wajib menyerahkan pada langkah multi-unit (
            "'Menyampaikan data dan informasi kinerja').")
 with read_session(engine()) as session:
     units = list_units(session)
-st.dataframe(pd.DataFrame([{"Kode": u.code, "Nama": u.name, "Jenis": u.kind,
-                            "Aktif": u.is_active} for u in units]), hide_index=True)
+table(pd.DataFrame([{"Kode": u.code, "Nama": u.name, "Jenis": u.kind, "Aktif": u.is_active}
+                    for u in units]),
+      empty="Belum ada unit kerja. Tambahkan Sekretariat dan setiap Bidang.", hide_index=True)
 
 
 

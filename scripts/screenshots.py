@@ -14,7 +14,7 @@ import tempfile
 from datetime import date, datetime
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, ViewportSize, sync_playwright
 from sqlalchemy import select
 
 from db.engine import REPO_ROOT, make_engine, read_session, write_session
@@ -35,9 +35,14 @@ SHOTS = [
     ("sekretaris", "hambatan?sop=pengumpulan-data-kinerja&periode=2026", "hambatan", None),
     ("sekretaris", "progres?sop=e-kinerja,penyusunan-lkj&periode=2026-Q4", "progres-sop", None),
     ("sekretaris", "antrean", "antrean-pelaksana", None),
+    ("sekretaris", "antrean", "antrean-per-orang", "Per orang"),
+    ("kadis", "kasus?lihat=kunjungan&periode=2026&status=bertarget&sop=e-kinerja",
+     "kasus-rincian-kunjungan", None),
+    ("kadis", "kasus?lihat=tugas&status=terlambat", "kasus-rincian-tugas", None),
     ("fungsional", "tugas", "tugas-saya", None),
     ("fungsional", "catat?kasus={running}", "catat-langkah", None),
     ("fungsional", "kasus?kasus=3", "kasus-detail", None),
+    ("fungsional", "kasus", "kasus-daftar", None),
     ("fungsional", "mulai", "mulai-kasus", None),
     ("kadis", "katalog?sop=penyusunan-lkj", "katalog-tabel", None),
     ("kadis", "katalog?sop=penyusunan-lkj", "katalog-diagram", "Diagram alir"),
@@ -48,18 +53,31 @@ SHOTS = [
 ]
 
 
+# A laptop of the agency, and a phone (each page is photographed at both widths).
+DESKTOP = ViewportSize(width=1366, height=768)
+PHONE = ViewportSize(width=390, height=844)
+PHONE_SHOTS = {"dasbor-kepatuhan", "hambatan", "antrean-pelaksana", "kasus-rincian-tugas",
+               "kasus-detail", "catat-langkah", "tugas-saya", "progres-sop", "login"}
+
+
 def shoot(page: Page, path: Path, *, full: bool = True) -> None:
     """Streamlit scrolls inside its own container, so a "full page" screenshot is only the
-    window: make the window as tall as the content first."""
-    page.wait_for_timeout(1500)  # charts animate in
-    height = page.evaluate(
-        "() => document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
-    if full:
-        page.set_viewport_size({"width": 1440, "height": min(max(int(height) + 120, 900), 6000)})
-        page.wait_for_timeout(800)
-    page.screenshot(path=str(path))
-    page.set_viewport_size({"width": 1440, "height": 1000})
-    print(f"  {path}")
+    window: make the window as tall as the content first. Pages in PHONE_SHOTS are also
+    photographed at a phone's width ("-ponsel")."""
+    sizes = [("", DESKTOP)] + ([("-ponsel", PHONE)] if path.stem in PHONE_SHOTS else [])
+    for suffix, size in sizes:
+        page.set_viewport_size(size)
+        page.wait_for_timeout(1500)  # charts animate in, and redraw at a new width
+        height = page.evaluate(
+            "() => document.querySelector('[data-testid=stMainBlockContainer]').scrollHeight")
+        if full:
+            page.set_viewport_size(ViewportSize(
+                width=size["width"], height=min(max(int(height) + 120, size["height"]), 6000)))
+            page.wait_for_timeout(800)
+        target = path.with_name(f"{path.stem}{suffix}.png")
+        page.screenshot(path=str(target))
+        print(f"  {target}")
+    page.set_viewport_size(DESKTOP)
 
 
 def report_pages(url: str, out: Path, work: Path) -> None:
@@ -98,7 +116,7 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                context = browser.new_context(viewport={"width": 1440, "height": 1000})
+                context = browser.new_context(viewport=DESKTOP)
                 page = context.new_page()
                 page.set_default_timeout(60_000)
                 page.goto(server.url)

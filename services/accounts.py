@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Any
 
 import bcrypt
+import pandas as pd
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from db.engine import affected_rows
-from db.models import AppSetting, Event, LoginSession, Role, SopReview, Unit, User
+from db.models import AppSetting, Event, LoginSession, Role, SopReview, Unit, User, UserRole
 from services.clock import utcnow
 from services.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -273,8 +274,6 @@ def _user(session: Session, username: str) -> User:
 
 
 def list_users(session: Session) -> list[UserView]:
-
-
     counts = dict(session.execute(
         select(Event.recorded_by_user_id, func.count()).group_by(Event.recorded_by_user_id)).all())
     performed = dict(session.execute(
@@ -289,6 +288,16 @@ def list_users(session: Session) -> list[UserView]:
         locked_until=u.locked_until, last_login_at=u.last_login_at,
         events=counts.get(u.id, 0) + performed.get(u.id, 0),
     ) for u in users]
+
+
+def role_holders(session: Session) -> pd.DataFrame:
+    """One row per active user and role held: user_id, username, full_name, unit_id (-1 for
+    none), role."""
+    rows = session.execute(
+        select(User.id, User.username, User.full_name, func.coalesce(User.unit_id, -1), Role.name)
+        .join(UserRole, UserRole.user_id == User.id).join(Role, Role.id == UserRole.role_id)
+        .where(User.is_active).order_by(User.full_name, Role.name)).all()
+    return pd.DataFrame(rows, columns=["user_id", "username", "full_name", "unit_id", "role"])
 
 
 def update_user(session: Session, *, actor: Actor, username: str, full_name: str,

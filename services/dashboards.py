@@ -21,6 +21,7 @@ from services.metrics import (
     case_figures,
     completed_in,
     ended_in,
+    held_by,
     item_figures,
     ns,
     returned_cases,
@@ -192,23 +193,41 @@ def bottlenecks(state: Snapshot, *, code: str, period: PeriodChoice) -> pd.DataF
 
 def backlog(state: Snapshot, *, unit_names: dict[int, str]) -> pd.DataFrame:
     """Pending items per Pelaksana (role and unit), by SLA state and ageing bucket (working
-    days). A multi-unit step is one item for each unit that has not submitted."""
-    items = state.items.assign(
-        role=state.items["role"].astype(str),
-        unit=state.items["unit_id"].map(unit_names).astype("object").fillna("–"))
+    days). A multi-unit step is one item for each unit that has not submitted. `unit_id` is
+    -1 for work of no unit."""
     labels = [label for label, _, _ in AGEING]
+    columns = ["role", "unit_id", "unit", *SLA_STATES, *labels, "total"]
+    if state.items.empty:  # nothing was pending at the as-of (a quiet past period)
+        return pd.DataFrame(columns=columns)
+    items = state.items.assign(role=state.items["role"].astype(str))
     items["bucket"] = pd.cut(items["duration"] / WORKDAY_MINUTES,
                              bins=[low for _, low, _ in AGEING] + [np.inf], right=False,
                              labels=labels)
-    table = item_figures(items, by=["role", "unit"]).set_index(["role", "unit"])
-    buckets = pd.crosstab([items["role"], items["unit"]], items["bucket"], dropna=False) \
-        if len(items) else pd.DataFrame(columns=labels)
+    table = item_figures(items, by=["role", "unit_id"]).set_index(["role", "unit_id"])
+    buckets = pd.crosstab([items["role"], items["unit_id"]], items["bucket"], dropna=False)
     table = table.join(buckets.reindex(columns=labels, fill_value=0), how="left")
     table = table.reindex(columns=[*SLA_STATES, *labels, "total"], fill_value=0)
     table = table[table["total"] > 0].fillna(0).astype(np.int64)
     table.columns = [str(c) for c in table.columns]
-    return table.reset_index().sort_values(["overdue", "total"], ascending=False,
-                                           kind="stable").reset_index(drop=True)
+    table = table.reset_index()
+    table.insert(2, "unit", table["unit_id"].map(unit_names).astype("object").fillna("–"))
+    return table.sort_values(["overdue", "total"], ascending=False,
+                             kind="stable").reset_index(drop=True)[columns]
+
+
+def backlog_per_person(state: Snapshot, *, holders: pd.DataFrame) -> pd.DataFrame:
+    """Pending items per person who holds them (`holders`: services.accounts.role_holders),
+    by SLA state. An item several people hold counts for each of them."""
+    items = state.items[["visit_id", "unit_id", "multi_unit", "sla_state"]].assign(
+        role=state.items["role"].astype(str))
+    pairs = items.merge(holders.rename(columns={"unit_id": "person_unit_id"}), on="role")
+    pairs = pairs[held_by(pairs, roles=pairs["role"].unique().tolist(),
+                          unit_id=pairs["person_unit_id"])]
+    table = item_figures(pairs, by=["username", "full_name"])
+    roles = holders.groupby("username")["role"].agg(lambda names: ", ".join(sorted(names)))
+    table["roles"] = table["username"].map(roles)
+    return table.sort_values(["overdue", "total", "full_name"], ascending=[False, False, True],
+                             kind="stable").reset_index(drop=True)
 
 
 def transitions(state: Snapshot, *, code: str,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 WIB = ZoneInfo("Asia/Pontianak")
@@ -16,20 +16,34 @@ SLA_LABELS = {"on_time": "Tepat waktu", "at_risk": "Berisiko", "overdue": "Terla
 
 
 def format_wib(instant: datetime) -> str:
+    """An instant as "20 Nov 2026 14.05 WIB"."""
     local = instant.astimezone(WIB)
-    return f"{local.day} {MONTHS_SHORT[local.month - 1]} {local.year} {local:%H.%M} WIB"
+    return f"{format_day(local.date())} {local:%H.%M} WIB"
+
+
+def format_number(value: float | None, *, digits: int = 0) -> str:
+    """A number as written in Indonesian: 1234.5 -> "1.234,5"; "–" when there is none."""
+    if value is None or value != value:
+        return "–"
+    return f"{value:,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
 
 
 def format_percent(value: float | None, *, digits: int = 1) -> str:
-    """A share as "63,6%" (decimal comma); "–" when there is none."""
+    """A share as "63,6%"; "–" when there is none."""
     if value is None or value != value:
         return "–"
-    return f"{value:.{digits}%}".replace(".", ",")
+    return f"{format_number(value * 100, digits=digits)}%"
+
+
+def format_day(day: date) -> str:
+    """A date as "20 Nov 2026"."""
+    return f"{day.day} {MONTHS_SHORT[day.month - 1]} {day.year}"
 
 
 def format_minutes(minutes: float | None) -> str:
-    """Working minutes as "1 hari 2 jam 5 menit" (a working day is 450 minutes)."""
-    if minutes is None:
+    """Working minutes as "1 hari 2 jam 5 menit" (a working day is 450 minutes); "–" when
+    there are none."""
+    if minutes is None or minutes != minutes:
         return "–"
     from services.catalog.waktu import WORKDAY_MINUTES
 

@@ -21,7 +21,9 @@ Definitions (every page, report and the command line select and group these):
   a visit closed by a cancelled case is not measured;
 - target = the step's Mutu Baku in working minutes, or for a "Sesuai jadwal" step the working
   minutes from available to the case's due date; within target = duration <= target;
-  overrun = max(0, duration - target);
+  overrun = max(0, duration - target); over target = measured, with a target, not within it;
+- a late case (at T): one of its visits ended over its target, or one is open and overdue;
+- a pending item is held by those of its role (for a multi-unit step, of its unit too);
 - SLA state of open work: on_time (age < 80% of target), at_risk (80% <= age <= target),
   overdue (age > target), no_target;
 - compliance rate = measured visits within target / measured visits with a target;
@@ -470,6 +472,16 @@ def completed_in(state: Snapshot, period: Period | None) -> pd.DataFrame:
     return done if period is None else done[_between(done["ended_ns"], period)]
 
 
+def cancelled_in(state: Snapshot, period: Period | None) -> pd.DataFrame:
+    cancelled = state.cases[state.cases["status"] == "cancelled"]
+    return cancelled if period is None else cancelled[_between(cancelled["ended_ns"], period)]
+
+
+def active_at(state: Snapshot) -> pd.DataFrame:
+    """The cases running at the as-of (started, neither completed nor cancelled by it)."""
+    return state.cases[state.cases["status"] == "active"]
+
+
 def cases_counted(state: Snapshot, period: Period | None) -> pd.DataFrame:
     """The cases a period counts: started or ended in it, or active at the as-of."""
     cases = state.cases
@@ -477,6 +489,30 @@ def cases_counted(state: Snapshot, period: Period | None) -> pd.DataFrame:
         return cases
     return cases[_between(cases["started_ns"], period) | _between(cases["ended_ns"], period)
                  | (cases["status"] == "active")]
+
+
+def over_target(visits: pd.DataFrame) -> pd.Series:
+    """Measured visits that went over their target (the complement of within, among those
+    with a target)."""
+    return visits["measured"] & visits["has_target"] & ~visits["within_target"]
+
+
+def late_cases(state: Snapshot) -> np.ndarray:
+    """Ids of the cases late at the as-of: a visit ended over its target, or one open past
+    it (an overdue item)."""
+    ended_over = state.ended.loc[over_target(state.ended), "case_id"]
+    overdue = state.items.loc[state.items["sla_state"] == "overdue", "case_id"]
+    return pd.concat([ended_over, overdue]).unique()
+
+
+def held_by(items: pd.DataFrame, *, roles: Sequence[str],
+            unit_id: int | None | pd.Series) -> pd.Series:
+    """The pending items a person of these roles and this unit holds: those of the roles,
+    and of a multi-unit step only the person's unit's. `unit_id` may be a column aligned with
+    `items` (one person per row)."""
+    own_unit = -1 if unit_id is None else unit_id
+    return items["role"].astype(str).isin(list(roles)) & (
+        ~items["multi_unit"] | (items["unit_id"] == own_unit))
 
 
 def returned_cases(state: Snapshot) -> np.ndarray:
@@ -498,7 +534,7 @@ def visit_figures(visits: pd.DataFrame, *, by: Sequence[str] = ()) -> pd.DataFra
     frame = visits.assign(
         _with_target=visits["has_target"], _within=visits["within_target"],
         _return=visits["is_return"], _decision=visits["is_decision"],
-        _over=visits["overrun"] > 0)
+        _over=over_target(visits))
     keys: Any = list(by) if by else np.zeros(len(frame), dtype=np.int8)
     grouped = frame.groupby(keys, observed=True, sort=True)
     table = pd.DataFrame({
@@ -652,17 +688,13 @@ def _rounded_rate(value: Any) -> float | None:
 
 def totals(state: Snapshot, period: Period | None) -> Totals:
     """The figures of everything in `state` (narrow it first with `scope`) for a period."""
-    counted = cases_counted(state, period)
-    status = counted["status"]
     ended = visit_figures(ended_in(state, period)).iloc[0]
-    cases_done = completed_in(state, period)
-    done = case_figures(cases_done, returned=returned_cases(state)).iloc[0]
+    done = case_figures(completed_in(state, period), returned=returned_cases(state)).iloc[0]
     pending = item_figures(state.items).iloc[0]
-    cancelled = (status == "cancelled") & (
-        True if period is None else _between(counted["ended_ns"], period))
     return Totals(
-        cases_total=len(counted), cases_active=int((status == "active").sum()),
-        cases_completed=int(done["completed"]), cases_cancelled=int(cancelled.sum()),
+        cases_total=len(cases_counted(state, period)), cases_active=len(active_at(state)),
+        cases_completed=int(done["completed"]),
+        cases_cancelled=len(cancelled_in(state, period)),
         cases_revised=int(done["revised"]), visits_ended=int(ended["visits"]),
         visits_with_target=int(ended["with_target"]), within_target=int(ended["within"]),
         compliance_rate=_rounded_rate(ended["compliance"]), returns=int(ended["returns"]),

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Case, Step, Unit, Visit
+from db.models import Case, Step, Visit
 from services.accounts import Actor
-from services.metrics import PendingItem, pending_now
+from services.metrics import PendingItem, held_by, pending_now
 
 
 @dataclass(frozen=True)
@@ -24,12 +24,11 @@ def tasks_for(session: Session, *, actor: Actor, as_of: datetime | None = None) 
     """The pending items this user may act on, overdue and oldest first: those of the user's
     roles (for a multi-unit step, only the user's unit's); a recorder or admin sees them all.
     One task per item, as counted everywhere (a multi-unit step is one per unit)."""
-    items = pending_now(session, as_of=as_of).pending
+    pending = pending_now(session, as_of=as_of)
+    items = pending.pending
     if not actor.may_record_for_others:
-        own_unit = session.scalar(select(Unit.name).where(Unit.id == actor.unit_id)) \
-            if actor.unit_id is not None else None
-        items = tuple(item for item in items if item.role in actor.roles
-                      and (item.unit is None or item.unit == own_unit))
+        held = held_by(pending.state.items, roles=sorted(actor.roles), unit_id=actor.unit_id)
+        items = tuple(item for item, is_held in zip(items, held, strict=True) if is_held)
     if not items:
         return []
     details = {case_id: (title, activity) for case_id, title, activity in session.execute(

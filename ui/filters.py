@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from services.clock import utcnow
+from services.drilldown import LATE_LABELS, NO_UNIT, STATUSES, VIEWS, Drill, read_drill
 from services.formatting import format_wib
 from services.metrics import Snapshot, period_is_closed
 from services.periods import (
@@ -18,11 +19,15 @@ from services.periods import (
     month,
     parse_period,
     quarter,
+    read_period,
     semester,
     shift_months,
     today_wib,
     year,
 )
+from ui.messages import show
+
+ALL_TIME = "semua"
 
 
 @dataclass(frozen=True)
@@ -38,12 +43,15 @@ def _param(name: str) -> str | None:
 
 
 def _follow_link(name: str, keys_and_values: dict[str, object]) -> None:
-    """When the URL's value of a filter changed from outside (a link, a pasted address), the
-    widgets take it; otherwise they keep what the user chose. Call before the widgets."""
+    """Widgets take their values from the session state alone (never also a default, which
+    Streamlit would flag): the URL's, when a widget is first drawn or when the URL's value of
+    its filter changed from outside (a link, a pasted address); otherwise what the user chose.
+    Call before the widgets."""
     seen_key = f"filter-url-{name}"
     current = _param(name)
-    if seen_key in st.session_state and st.session_state[seen_key] != current:
-        for key, value in keys_and_values.items():
+    changed = seen_key in st.session_state and st.session_state[seen_key] != current
+    for key, value in keys_and_values.items():
+        if changed or key not in st.session_state:
             st.session_state[key] = value
     st.session_state[seen_key] = current
 
@@ -58,40 +66,59 @@ def _write(name: str, value: str | None) -> None:
 
 def period_filter(kind_column: DeltaGenerator, value_column: DeltaGenerator, *,
                   today: date) -> PeriodChoice:
-    current = parse_period(_param("periode"), today=today)
-    _follow_link("periode", {"filter-jenis": current.kind,
-                             f"filter-periode-{current.kind}": current,
-                             "filter-rentang": (current.first, current.last)})
-    kinds = list(PERIOD_KINDS)
-    kind = kind_column.selectbox("Jenis periode", kinds, index=kinds.index(current.kind),
-                               format_func=lambda kind: PERIOD_KINDS[kind], key="filter-jenis")
+    chosen = _period_filter(kind_column, value_column, today=today, allow_all=False)
+    assert chosen is not None  # without "Semua waktu" there is always a period
+    return chosen
+
+
+def _period_options(kind: str, today: date) -> list[PeriodChoice]:
     if kind == "bulan":
-        options = [month(shift_months(date(today.year, today.month, 1), -i)) for i in range(36)]
-    elif kind == "triwulan":
-        options = [quarter(shift_months(date(today.year, (today.month - 1) // 3 * 3 + 1, 1),
-                                        -3 * i)) for i in range(16)]
-    elif kind == "semester":
-        options = [semester(shift_months(date(today.year, today.month, 1), -6 * i))
-                   for i in range(8)]
-    elif kind == "tahun":
-        options = [year(today.year - i) for i in range(8)]
-    else:
-        first, last = (current.first, current.last) if current.kind == "khusus" else (
-            quarter(today).first, today)
-        picked = value_column.date_input("Rentang tanggal", value=(first, last), key="filter-rentang",
-                                      format="DD/MM/YYYY", max_value=today)
-        if isinstance(picked, tuple) and len(picked) == 2:
-            chosen = PeriodChoice("khusus", picked[0], picked[1])
-        else:
-            chosen = PeriodChoice("khusus", first, last)
+        return [month(shift_months(date(today.year, today.month, 1), -i)) for i in range(36)]
+    if kind == "triwulan":
+        return [quarter(shift_months(date(today.year, (today.month - 1) // 3 * 3 + 1, 1), -3 * i))
+                for i in range(16)]
+    if kind == "semester":
+        return [semester(shift_months(date(today.year, today.month, 1), -6 * i))
+                for i in range(8)]
+    return [year(today.year - i) for i in range(8)]
+
+
+def _period_filter(kind_column: DeltaGenerator, value_column: DeltaGenerator, *, today: date,
+                   allow_all: bool) -> PeriodChoice | None:
+    # A widget whose options differ is another widget to Streamlit: the Kasus list (with
+    # "Semua waktu") keeps its own keys, or it would start from the default.
+    prefix = "daftar" if allow_all else "filter"
+    text = _param("periode")
+    current = read_period(text or "") if allow_all else parse_period(text, today=today)
+    default_range = (current.first, current.last) if current and current.kind == "khusus" \
+        else (quarter(today).first, today)
+    seeds: dict[str, object] = {f"{prefix}-jenis": current.kind if current else ALL_TIME,
+                                f"{prefix}-rentang": default_range}
+    if current is not None and current.kind != "khusus":
+        seeds[f"{prefix}-periode-{current.kind}"] = current
+    _follow_link("periode", seeds)
+    kinds = ([ALL_TIME] if allow_all else []) + list(PERIOD_KINDS)
+    if st.session_state.get(f"{prefix}-jenis") not in kinds:
+        st.session_state[f"{prefix}-jenis"] = kinds[0] if allow_all else "triwulan"
+    kind = kind_column.selectbox(
+        "Jenis periode", kinds,
+        format_func=lambda kind: "Semua waktu" if kind == ALL_TIME else PERIOD_KINDS[kind],
+        key=f"{prefix}-jenis")
+    if kind == ALL_TIME:
+        _write("periode", None)
+        return None
+    if kind == "khusus":
+        picked = value_column.date_input("Rentang tanggal", key=f"{prefix}-rentang",
+                                         format="DD/MM/YYYY", max_value=today)
+        first, last = picked if isinstance(picked, tuple) and len(picked) == 2 else default_range
+        chosen = PeriodChoice("khusus", first, last)
         _write("periode", chosen.text)
         return chosen
-    labels = [option.text for option in options]
-    index = labels.index(current.text) if current.text in labels else 0
-    if st.session_state.get(f"filter-periode-{kind}") not in options:
-        st.session_state.pop(f"filter-periode-{kind}", None)
-    chosen = value_column.selectbox("Periode", options, index=index, format_func=lambda p: p.label,
-                                    key=f"filter-periode-{kind}")
+    options = _period_options(kind, today)
+    if st.session_state.get(f"{prefix}-periode-{kind}") not in options:
+        st.session_state[f"{prefix}-periode-{kind}"] = options[0]
+    chosen = value_column.selectbox("Periode", options, format_func=lambda p: p.label,
+                                    key=f"{prefix}-periode-{kind}")
     _write("periode", chosen.text)
     return chosen
 
@@ -103,35 +130,46 @@ def _requested_sops(catalog: dict[str, str]) -> list[str]:
 def one_sop_filter(container: DeltaGenerator, catalog: dict[str, str]) -> str:
     """One SOP (the first of the link's, or the catalog's first)."""
     requested = _requested_sops(catalog)
-    first = requested[0] if requested else next(iter(catalog))
-    _follow_link("sop", {"filter-sop-satu": first})
-    code = container.selectbox("SOP", list(catalog), index=list(catalog).index(first),
-                               format_func=lambda code: catalog[code], key="filter-sop-satu")
-    chosen = code or first
-    _write("sop", chosen)
-    return chosen
+    _follow_link("sop", {"filter-sop-satu": requested[0] if requested else next(iter(catalog))})
+    if st.session_state["filter-sop-satu"] not in catalog:
+        st.session_state["filter-sop-satu"] = next(iter(catalog))
+    code = container.selectbox("SOP", list(catalog), format_func=lambda code: catalog[code],
+                               key="filter-sop-satu")
+    _write("sop", code)
+    return code
 
 
-def sop_filter(container: DeltaGenerator, catalog: dict[str, str]) -> tuple[str, ...] | None:
+def sop_filter(container: DeltaGenerator, catalog: dict[str, str], *,
+               key: str = "filter-sop") -> tuple[str, ...] | None:
     """Some SOPs, or None for all."""
-    requested = _requested_sops(catalog)
-    _follow_link("sop", {"filter-sop": requested})
-    codes = container.multiselect("SOP", list(catalog), default=requested,
-                                  format_func=lambda code: catalog[code], placeholder="Semua SOP",
-                                  key="filter-sop")
+    _follow_link("sop", {key: _requested_sops(catalog)})
+    codes = container.multiselect("SOP", list(catalog), format_func=lambda code: catalog[code],
+                                  placeholder="Semua SOP", key=key)
     _write("sop", ",".join(codes) or None)
     return tuple(codes) or None
 
 
-def unit_filter(container: DeltaGenerator, units: dict[str, str]) -> str | None:
-    options = [None, *units]
-    requested = _param("unit") if _param("unit") in units else None
-    _follow_link("unit", {"filter-unit": requested})
-    code = container.selectbox("Unit", options, index=options.index(requested),
-                               format_func=lambda c: "Semua unit" if c is None else units[c],
-                               key="filter-unit")
-    _write("unit", code)
-    return code
+def _choice(container: DeltaGenerator, label: str, name: str, options: dict[str, str], *,
+            everything: str, key: str, help: str | None = None) -> str | None:
+    """One of `options` (value: label), or None for `everything`; kept in the URL as `name`."""
+    # "" stands for everything: a selectbox whose state is None shows no choice at all.
+    choices = ["", *options]
+    requested = _param(name) or ""
+    if requested and requested not in options:
+        show(f"{label} '{requested}' dari tautan tidak dikenal; saringan itu diabaikan.",
+             kind="warning")
+    _follow_link(name, {key: requested if requested in options else ""})
+    if st.session_state[key] not in choices:
+        st.session_state[key] = ""
+    value = container.selectbox(label, choices, key=key, help=help,
+                                format_func=lambda v: options[v] if v else everything)
+    _write(name, value or None)
+    return value or None
+
+
+def unit_filter(container: DeltaGenerator, units: dict[str, str], *,
+                key: str = "filter-unit") -> str | None:
+    return _choice(container, "Unit", "unit", units, everything="Semua unit", key=key)
 
 
 def filters(catalog: dict[str, str], units: dict[str, str], *, single_sop: bool = False) -> Filters:
@@ -144,6 +182,43 @@ def filters(catalog: dict[str, str], units: dict[str, str], *, single_sop: bool 
     unit = unit_filter(columns[3], units)
     return Filters(period=period, sop_codes=sops, unit_code=unit)
 
+
+def drill_filters(catalog: dict[str, str], units: dict[str, str],
+                  people: dict[str, str]) -> Drill:
+    """The Kasus page's filters: which rows (cases, step visits, pending items) and which of
+    them; read from the URL and written back to it. `people`: username -> full name."""
+    today = today_wib(utcnow())
+    from_link = read_drill(st.query_params.to_dict())  # the step and role a chart's link names
+    _follow_link("lihat", {"daftar-lihat": from_link.view})
+    view = st.segmented_control("Tampilkan", list(VIEWS), format_func=lambda v: VIEWS[v],
+                                key="daftar-lihat") or "kasus"
+    if view != from_link.view:  # another kind of rows: another set of statuses
+        st.query_params.pop("status", None)
+    _write("lihat", None if view == "kasus" else view)
+    columns = st.columns([1, 1.4, 2, 1.4])
+    period = _period_filter(columns[0], columns[1], today=today, allow_all=True)
+    sops = sop_filter(columns[2], catalog, key="daftar-sop")
+    with_none = _param("unit") == NO_UNIT  # a queue bar of work that belongs to no unit
+    unit = unit_filter(columns[3], {**units, NO_UNIT: "(tanpa unit)"} if with_none else units,
+                       key="daftar-unit-tanpa" if with_none else "daftar-unit")
+    status_column, person_column, search_column, late_column = st.columns(
+        [1.4, 1.6, 2, 1.2], vertical_alignment="bottom")
+    status = _choice(status_column, "Status", "status", STATUSES[view], everything="Semua",
+                     key=f"daftar-status-{view}")
+    person = _choice(person_column, "Dipegang oleh" if view == "tugas" else "Petugas", "orang",
+                     people, everything="Semua orang", key="daftar-orang",
+                     help="Kasus dan kunjungan: yang dikerjakan orang ini. Tugas: yang menunggu "
+                          "orang ini.")
+    _follow_link("cari", {"daftar-cari": _param("cari") or ""})
+    search = search_column.text_input("Cari judul atau nomor kasus", key="daftar-cari",
+                                      help="Paling banyak 100 karakter.").strip()[:100]
+    _write("cari", search or None)
+    _follow_link("terlambat", {"daftar-terlambat": _param("terlambat") == "1"})
+    late = late_column.toggle("Terlambat saja", key="daftar-terlambat", help=LATE_LABELS[view])
+    _write("terlambat", "1" if late else None)
+    return Drill(view=view, period=period, sop_codes=sops or (), unit_code=unit, status=status,
+                 late_only=late, seq=from_link.seq, role=from_link.role, person=person,
+                 search=search or None)
 
 
 def as_of_caption(state: Snapshot, period: PeriodChoice) -> str:

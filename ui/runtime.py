@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 from sqlalchemy import Engine
 
 from db.engine import database_url, make_engine
 from db.migrate import is_up_to_date
+
+STYLE_SHEET = Path(__file__).with_name("style.css")
 
 
 @st.cache_resource(show_spinner=False)

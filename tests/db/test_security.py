@@ -227,9 +227,12 @@ def test_bad_input_is_refused_in_indonesian_and_writes_nothing(org: Organisation
 
 def test_step_details_are_bounded(org: Organisation) -> None:
     case = start(org).case_id
+    with pytest.raises(InvalidInput, match="Output terlalu panjang: 201 karakter, maksimal 200"):
+        act(org, "sekretaris", "complete", case, 1, wib(2026, 3, 2, 9),
+            details={"output": "x" * 201})
     with pytest.raises(InvalidInput, match="Kelengkapan dan Output terlalu panjang"):
         act(org, "sekretaris", "complete", case, 1, wib(2026, 3, 2, 9),
-            details={"output": "x" * 4001})
+            details={"output": "ND 12/SEKR", "kelengkapan": ["x" * 1000] * 5})
     assert len(events(org, case)) == 1
     act(org, "sekretaris", "complete", case, 1, wib(2026, 3, 2, 9),
         details={"output": "ND 12/SEKR"})

@@ -1,8 +1,15 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from services.catalog.official_table import STEP_COLUMNS, identity_table, steps_table
 from services.catalog.yaml_io import read_sop_file
-from services.formatting import format_minutes, format_wib
+from services.formatting import (
+    WIB,
+    format_day,
+    format_minutes,
+    format_number,
+    format_percent,
+    format_wib,
+)
 from tests.conftest import CATALOG_DIR
 
 
@@ -11,7 +18,16 @@ def test_format_wib_uses_indonesian_month_and_dot_time() -> None:
     assert format_wib(datetime(2026, 8, 1, 20, 0, tzinfo=UTC)) == "2 Agu 2026 03.00 WIB"
 
 
+def test_numbers_dates_and_shares_are_written_the_indonesian_way() -> None:
+    assert format_number(1234567.25, digits=2) == "1.234.567,25"
+    assert format_number(-3) == "-3" and format_number(float("nan")) == "–"
+    assert format_percent(0.7871) == "78,7%" and format_percent(1) == "100,0%"
+    assert format_percent(12.5, digits=0) == "1.250%"
+    assert format_day(datetime(2026, 5, 4).date()) == "4 Mei 2026"
+
+
 def test_format_minutes_in_working_days_hours_minutes() -> None:
+    assert format_minutes(None) == format_minutes(float("nan")) == "–"
     assert format_minutes(1350) == "3 hari"
     assert format_minutes(500) == "1 hari 50 menit"
     assert format_minutes(60) == "1 jam"
@@ -33,17 +49,23 @@ def test_official_tables_of_an_sop() -> None:
     assert lkj.loc[3, "Keputusan"] == "Y → 5, T → 3"
 
 
-def test_event_time_left_at_its_default_means_now_to_the_second() -> None:
-    from datetime import timedelta
-
-    from services.formatting import WIB
-    from ui.format import EventTime
+def test_event_time_now_and_a_chosen_minute_of_the_previous_event() -> None:
+    from ui.event_time import EventTime
 
     minute = datetime(2026, 11, 24, 16, 49, tzinfo=WIB)
     previous = minute + timedelta(seconds=23)  # the case started at 16:49:23
-    untouched = EventTime(chosen=minute, untouched=True).instant(not_before=previous)
-    assert untouched >= previous  # not refused as "before the previous event"
-    chosen_same_minute = EventTime(chosen=minute, untouched=False).instant(not_before=previous)
-    assert chosen_same_minute == previous
-    earlier = EventTime(chosen=minute - timedelta(minutes=5), untouched=False)
+    assert EventTime(None).instant(not_before=previous) >= previous  # now, to the second
+    assert EventTime(minute).instant(not_before=previous) == previous  # that event's minute
+    earlier = EventTime(minute - timedelta(minutes=5))
     assert earlier.instant(not_before=previous) == minute - timedelta(minutes=5)  # refused later
+
+
+def test_timeline_ticks_are_written_the_indonesian_way() -> None:
+    from ui.charts import date_ticks
+
+    start = datetime(2026, 8, 17, 8, 30, tzinfo=WIB)
+    ticks, text = date_ticks(start, start + timedelta(hours=7))
+    assert len(ticks) <= 9 and text[0] == "17 Agu<br>08.00"
+    assert all(t.tzinfo is not None for t in ticks) and ticks[-1] >= start + timedelta(hours=7)
+    ticks, text = date_ticks(start, start + timedelta(days=40))
+    assert text[0] == "17 Agu 2026" and "Sep" in " ".join(text) and len(ticks) <= 9

@@ -1,0 +1,109 @@
+"""Every page reads in Bahasa Indonesia, Streamlit's own hints included, at a laptop's and a
+phone's width: no English word of Streamlit's, no Python value ("None", "nan", "True") leaking
+into the text, and no decimal point where a decimal comma belongs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy import select
+
+from db.engine import make_engine, read_session, write_session
+from db.models import Case
+from services.accounts import SYSTEM
+from services.bootstrap import initialise
+from services.demo import DEMO_PASSWORD, load_demo
+from tests.conftest import CATALOG_DIR
+from tests.e2e.conftest import Server, log_in_here, start_server, wait_for_app_run
+from tests.organisation import wib
+
+pytestmark = pytest.mark.browser
+
+UNTIL = wib(2026, 11, 20, 15, 0)
+# Words of Streamlit's own interface and of Python that must never reach a user of the app.
+ENGLISH = re.compile(r"\b(Press Enter|Choose an option|Choose options|No results|empty|"
+                     r"None|nan|NaN|NaT|True|False|Running|Loading|Submit|Select all)\b")
+DECIMAL_POINT = re.compile(r"(?<![\d.])\d+\.\d+(?:%|×| jam| poin)")  # "78.7%", "1.36×"
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[tuple[Server, int]]:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    engine = make_engine(url)
+    initialise(engine=engine, catalog_dir=CATALOG_DIR)
+    with write_session(engine) as session:
+        load_demo(session, actor=SYSTEM, seed=7, years=1, scale=1, until=UNTIL, now=UNTIL)
+    with read_session(engine) as session:
+        running = session.scalar(select(Case.id).where(Case.status == "active").limit(1))
+    engine.dispose()
+    assert running is not None
+    server = start_server(url, tmp_path / "streamlit.log")
+    yield server, running
+    server.stop()
+
+
+def visible_text(page: Page) -> str:
+    return page.locator("[data-testid='stApp']").inner_text()
+
+
+def problems(page: Page) -> list[str]:
+    text = visible_text(page)
+    return ENGLISH.findall(text) + DECIMAL_POINT.findall(text)
+
+
+PAGES = {
+    "kadis": ["dasbor?periode=2026", "hambatan?sop=e-kinerja&periode=2026", "laporan",
+              "progres?periode=2026", "antrean", "kasus", "kasus?lihat=kunjungan&periode=2026",
+              "kasus?lihat=tugas", "kasus?kasus={case}", "katalog", "akun", "tugas", "mulai"],
+    "fungsional": ["tugas", "catat?kasus={case}", "mulai", "kasus"],
+    "admin.demo": ["pengguna", "unit", "kalender"],
+}
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_every_page_reads_in_indonesian(demo_server: tuple[Server, int], browser: Browser,
+                                        width: int) -> None:
+    server, case = demo_server
+    found: dict[str, list[str]] = {}
+    visited = 0
+    for user, paths in PAGES.items():
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{server.url}/akun")
+        wait_for_app_run(page)
+        assert not problems(page), problems(page)  # the sign-in form
+        log_in_here(page, user, DEMO_PASSWORD)
+        wait_for_app_run(page)
+        for path in paths:
+            page.goto(f"{server.url}/{path.format(case=case)}")
+            wait_for_app_run(page)
+            page.wait_for_timeout(500)
+            assert "Traceback" not in visible_text(page), path
+            if problems(page):
+                found[f"{user} {path}"] = problems(page)
+            visited += 1
+        context.close()
+    assert visited == sum(len(paths) for paths in PAGES.values())
+    assert not found, found
+
+
+def test_typing_in_a_form_shows_no_english_hint(demo_server: tuple[Server, int],
+                                                browser: Browser) -> None:
+    server, _ = demo_server
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{server.url}/akun")
+    wait_for_app_run(page)
+    field = page.get_by_label("Nama pengguna", exact=True)
+    field.click()
+    field.type("kad")
+    page.wait_for_timeout(500)
+    assert "Press Enter" not in visible_text(page)
+    hint = page.locator("[data-testid='InputInstructions']")
+    assert hint.count() == 0 or not hint.first.is_visible()
+    page.context.close()

@@ -102,6 +102,6 @@ else:
                "belum menyerahkan); yang paling lama ditampilkan.")
     with read_session(engine()) as session:
         oldest = drilldown.listing(session, late, overdue.head(10), catalog=state.catalog)
-    drill.case_table(oldest[["case_id", "Judul", "Langkah", "Pelaksana", "Unit",
-                             "Umur (waktu kerja)", "Mutu Baku"]], key="tugas-terlambat")
+    drill.case_table(oldest[["case_id", "Judul", "Langkah", "Dipegang", "Umur (waktu kerja)",
+                             "Mutu Baku"]], key="tugas-terlambat")
     drill.link(late, label=f"Semua {format_number(len(overdue))} tugas terlambat")

@@ -86,7 +86,6 @@ else:
             lambda hours: format_number(hours, digits=1)),
     }), key="peringkat", links=[drilldown.behind_step(base, code, seq).link
                                 for seq in ranking["seq"]], column_config={
-        "Langkah": st.column_config.TextColumn(width="large"),
         "Bagian dari seluruh keterlambatan": st.column_config.ProgressColumn(
             format="%.0f%%", min_value=0, max_value=100)})
     st.caption("Pilih satu baris untuk membuka kunjungan langkah itu.")

@@ -68,8 +68,9 @@ def case_detail(case_id: int) -> None:
     st.subheader("Jejak audit")
     shown = trail.assign(**{
         "Waktu kejadian": trail["Waktu kejadian"].map(format_wib),
-        "Dicatat pada": trail["Dicatat pada"].map(format_wib),
-    })
+        "Dicatat": trail["Dicatat oleh"] + ", " + trail["Dicatat pada"].map(format_wib),
+        "Kelengkapan dan Output": (trail["Kelengkapan"] + " · " + trail["Output"]).str.strip(" ·"),
+    }).drop(columns=["Dicatat oleh", "Dicatat pada", "Kelengkapan", "Output"])
     table(shown, empty="Belum ada kejadian.", hide_index=True, width="stretch")
 
     if header.status == "active":

@@ -351,15 +351,14 @@ def _instants(values: pd.Series) -> pd.Series:
 
 def listing(session: Session, drill: Drill, rows: pd.DataFrame, *,
             catalog: metrics.Catalog) -> pd.DataFrame:
-    """The first LIST_LIMIT rows, in Indonesian columns; `case_id` (not shown) opens a case."""
+    """The first LIST_LIMIT rows, in Indonesian columns; `case_id` (not shown) opens a case.
+    A case's number begins with its SOP's code, so the SOP needs no column of its own."""
     shown = rows.head(LIST_LIMIT)
     titles = case_titles(session, case_ids=[int(i) for i in shown["case_id"].unique()])
-    names = {code: sop.name for code, sop in catalog.items()}
     head = {
         "case_id": shown["case_id"].to_numpy(),
         "Nomor": [titles.get(int(i), ("–", ""))[0] for i in shown["case_id"]],
         "Judul": [titles.get(int(i), ("", "–"))[1] for i in shown["case_id"]],
-        "SOP": shown["sop_code"].astype(str).map(names).fillna("–").to_numpy(),
     }
     if drill.view == "kasus":
         return pd.DataFrame({
@@ -367,7 +366,7 @@ def listing(session: Session, drill: Drill, rows: pd.DataFrame, *,
             "Mulai": _instants(shown["started_ns"]).to_numpy(),
             "Selesai": _instants(shown["ended_ns"]).to_numpy(),
             "Waktu tempuh": shown["lead_time"].map(format_minutes).to_numpy(),
-            "Pernah dikembalikan": np.where(shown["revised"], "Ya", "–"),
+            "Dikembalikan": np.where(shown["revised"], "Ya", "–"),
             "Terlambat": np.where(shown["late"], "Ya", "–"),
         })
     step_texts = {(code, step.seq): f"{step.label}. {step.activity}"
@@ -377,9 +376,9 @@ def listing(session: Session, drill: Drill, rows: pd.DataFrame, *,
     units = dict(session.execute(select(Unit.id, Unit.name)).all())
     if drill.view == "tugas":
         return pd.DataFrame({
-            **head, "Langkah": steps, "Pelaksana": shown["role"].astype(str).to_numpy(),
-            "Unit": shown["unit_id"].map(units).fillna("–").to_numpy(),
-            "Tersedia sejak": _instants(shown["available_ns"]).to_numpy(),
+            **head, "Langkah": steps,
+            "Dipegang": _joined(shown["role"].astype(str), shown["unit_id"].map(units)),
+            "Sejak": _instants(shown["available_ns"]).to_numpy(),
             "Umur (waktu kerja)": shown["duration"].map(format_minutes).to_numpy(),
             "Mutu Baku": shown["target"].map(format_minutes).to_numpy(),
             "Keadaan": shown["sla_state"].astype(str).map(SLA_LABELS).to_numpy(),
@@ -389,9 +388,9 @@ def listing(session: Session, drill: Drill, rows: pd.DataFrame, *,
     verdict = np.select([~shown["has_target"], shown["within_target"]],
                         ["Tanpa Mutu Baku", "Dalam Mutu Baku"], default="Melewati Mutu Baku")
     return pd.DataFrame({
-        **head, "Langkah": steps, "Pelaksana": shown["role"].astype(str).to_numpy(),
-        "Dikerjakan oleh": shown["performer_user_id"].map(people).fillna("–").to_numpy(),
-        "Unit": shown["unit_id"].map(units).fillna("–").to_numpy(),
+        **head, "Langkah": steps,
+        "Dikerjakan": _joined(shown["role"].astype(str),
+                              shown["performer_user_id"].map(people)),
         "Selesai": _instants(shown["ended_ns"]).to_numpy(),
         "Waktu kerja": shown["duration"].map(format_minutes).to_numpy(),
         "Mutu Baku": shown["target"].map(format_minutes).to_numpy(),
@@ -399,3 +398,8 @@ def listing(session: Session, drill: Drill, rows: pd.DataFrame, *,
         "Keputusan": shown["outcome"].astype(str).map(OUTCOME_LABELS).to_numpy(),
     })
 
+
+def _joined(first: pd.Series, second: pd.Series) -> np.ndarray:
+    """"Fungsional · Sekretariat", or the first alone when the second is missing."""
+    return np.where(second.isna().to_numpy(), first.to_numpy(),
+                    (first + " · " + second.fillna("").astype(str)).to_numpy())

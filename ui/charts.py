@@ -37,7 +37,8 @@ LAYOUT: dict[str, Any] = {"separators": ",.", "margin": {"l": 10, "r": 10, "t": 
 CLICK_HINT = "<br><i>klik untuk membuka daftarnya</i>"
 
 
-LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0}
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0,
+                "traceorder": "normal"}
 
 
 def _with_legend(figure: go.Figure, **layout: Any) -> go.Figure:

@@ -154,7 +154,7 @@ def test_a_list_of_items_names_their_step_and_state_and_hides_the_case_id(
         demo_signed_in) -> None:
     app = demo_signed_in("kadis", "kasus", lihat="tugas", status="terlambat")
     grid = app.dataframe[0].value
-    assert list(grid.columns)[:4] == ["Nomor", "Judul", "SOP", "Langkah"]
+    assert list(grid.columns)[:4] == ["Nomor", "Judul", "Langkah", "Dipegang"]
     assert "case_id" not in grid.columns and set(grid["Keadaan"]) == {"Terlambat"}
 
 

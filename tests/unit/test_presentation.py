@@ -69,3 +69,20 @@ def test_timeline_ticks_are_written_the_indonesian_way() -> None:
     assert all(t.tzinfo is not None for t in ticks) and ticks[-1] >= start + timedelta(hours=7)
     ticks, text = date_ticks(start, start + timedelta(days=40))
     assert text[0] == "17 Agu 2026" and "Sep" in " ".join(text) and len(ticks) <= 9
+
+
+def test_grids_fit_a_laptop_screen_and_small_ones_keep_their_size() -> None:
+    import pandas as pd
+
+    from ui.tables import BUDGET_PIXELS, SHRINK_FLOOR, fitted
+
+    wide = pd.DataFrame({f"Kolom {i}": ["teks yang cukup panjang untuk satu sel " * 2] * 3
+                         for i in range(9)} | {"No.": [1, 2, 3]})
+    widths = {name: column["width"] for name, column in fitted(wide).items()}
+    assert sum(widths.values()) <= BUDGET_PIXELS + len(widths)  # rounding down per column
+    assert min(w for name, w in widths.items() if name != "No.") >= SHRINK_FLOOR - 1
+    assert widths["No."] < 60
+    small = pd.DataFrame({"Nama": ["Andi"], "Jumlah": [3]})
+    assert sum(c["width"] for c in fitted(small).values()) < 200
+    progress = {"Jumlah": {"type_config": {"type": "progress"}}}
+    assert fitted(small, progress)["Jumlah"] == progress["Jumlah"]

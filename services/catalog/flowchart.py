@@ -137,11 +137,14 @@ def process_map_dot(sop: SopDef, *, nodes: Sequence[tuple[int, int, float | None
                    f' fillcolor="{fill}"];')
     for source, target, count, median in arrows:
         width = 1 + 5 * count / heaviest
-        label = _quote(f"{count}× · {describe(median)}")
+        # Graphviz grows the arrowhead with the pen and sets the label against the line: a
+        # head kept small and a label set off from a thick line stay clear of each other.
+        label = _quote(f"{' ' * round(width)}{count}× · {describe(median)}")
+        pen = f"penwidth={width:.1f}, arrowsize={max(0.5, 1.6 / width):.2f}"
         if source and target <= source:
-            out.append(f'  s{source} -> s{target} [label={label}, penwidth={width:.1f},'
+            out.append(f'  s{source} -> s{target} [label={label}, {pen},'
                        ' style=dashed, color="#D55E00", fontcolor="#D55E00", constraint=false];')
         else:
-            out.append(f"  s{source} -> s{target} [label={label}, penwidth={width:.1f}];")
+            out.append(f"  s{source} -> s{target} [label={label}, {pen}];")
     out.append("}")
     return "\n".join(out)

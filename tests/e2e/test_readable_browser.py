@@ -107,3 +107,57 @@ def test_typing_in_a_form_shows_no_english_hint(demo_server: tuple[Server, int],
     hint = page.locator("[data-testid='InputInstructions']")
     assert hint.count() == 0 or not hint.first.is_visible()
     page.context.close()
+
+
+def _boxes(locator) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [box for box in (locator.nth(i).bounding_box() for i in range(locator.count()))
+            if box and box["width"] > 0]
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+def test_no_legend_over_an_axis_no_line_over_a_label_no_count_under_an_arrow(
+        demo_server: tuple[Server, int], browser: Browser, width: int) -> None:
+    server, _ = demo_server
+    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{server.url}/dasbor?periode=2026")
+    wait_for_app_run(page)
+    log_in_here(page, "kadis", DEMO_PASSWORD)
+    wait_for_app_run(page)
+    page.wait_for_timeout(1500)
+    charts = page.locator(".js-plotly-plot")
+    assert charts.count() == 2
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        legend = _boxes(chart.locator(".legend"))
+        ticks = _boxes(chart.locator(".xtick text, .ytick text"))
+        assert ticks and not any(_overlap(box, tick) for box in legend for tick in ticks)
+    # the target line is drawn under the bars and their labels
+    first = charts.nth(0)
+    assert first.locator(".layer-below .shapelayer path").count() == 1
+    assert first.locator(".layer-above .shapelayer path").count() == 0
+
+    page.goto(f"{server.url}/hambatan?sop=e-kinerja&periode=2026")
+    wait_for_app_run(page)
+    page.wait_for_timeout(1500)
+    # Each count on the process map starts right of its arrow's head (the glyphs, not the
+    # text box: Graphviz pads the label with spaces).
+    gaps = page.evaluate("""() => [...document.querySelectorAll(
+            "[data-testid='stGraphVizChart'] g.edge")].map(edge => {
+        const text = edge.querySelector("text"), head = edge.querySelector("polygon");
+        if (!text || !head) return null;
+        const first = text.textContent.search(/\\S/);
+        const start = text.getStartPositionOfChar(first);
+        const m = text.getScreenCTM();
+        const glyphX = start.x * m.a + start.y * m.c + m.e;
+        const box = head.getBoundingClientRect();
+        const width = parseFloat(head.getAttribute("stroke-width") || "1") * m.a;
+        return glyphX - (box.right + width / 2);
+    }).filter(gap => gap !== null)""")
+    assert len(gaps) > 5 and min(gaps) > 0, gaps
+    page.context.close()

@@ -146,7 +146,10 @@ def overrun_heatmap(table: pd.DataFrame, *, steps: pd.DataFrame, months: list[tu
                     links: Sequence[str] | None = None) -> go.Figure:
     """`steps`: seq and label of every step of the SOP (rows of the map, in order); `links`:
     one per row of `table` (a cell)."""
-    names = {seq: short(f"{label}. {activity}", 34) for seq, label, activity in zip(
+    # Short row names leave the cells room on a phone; the hover names the step in full.
+    names = {seq: short(f"{label}. {activity}", 20) for seq, label, activity in zip(
+        steps["seq"], steps["label"], steps["activity"], strict=True)}
+    full_names = {seq: f"{label}. {activity}" for seq, label, activity in zip(
         steps["seq"], steps["label"], steps["activity"], strict=True)}
     order = sorted(names)
     grid = table.pivot(index="seq", columns="month", values="share_over").reindex(
@@ -158,7 +161,7 @@ def overrun_heatmap(table: pd.DataFrame, *, steps: pd.DataFrame, months: list[tu
         text=[[("" if np.isnan(v) else percent(v, digits=0)) for v in row]
               for row in grid.to_numpy()],
         texttemplate="%{text}", hoverinfo="skip",
-        colorbar={"title": "lewat", "tickformat": ".0%"}))
+        colorbar={"title": "lewat", "tickformat": ".0%", "thickness": 12}))
     # Each cell also holds an invisible marker: a heat map itself cannot be clicked.
     cells = table.assign(link=_links(links, len(table)))
     figure.add_trace(go.Scatter(
@@ -167,12 +170,18 @@ def overrun_heatmap(table: pd.DataFrame, *, steps: pd.DataFrame, months: list[tu
         customdata=np.column_stack([
             cells["share_over"].map(lambda v: percent(v, digits=0)),
             cells["overrun_hours"].map(lambda hours: format_number(hours, digits=1)),
-            cells["visits"], cells["link"]]) if len(cells) else None,
-        hovertemplate="%{y}<br>%{x}: %{customdata[0]} dari %{customdata[2]} kunjungan melewati "
+            cells["visits"], cells["seq"].map(full_names), cells["link"]])
+        if len(cells) else None,
+        hovertemplate="%{customdata[3]}<br>%{x}: %{customdata[0]} dari %{customdata[2]} "
+                      "kunjungan melewati "
                       "Mutu Baku, lebih %{customdata[1]} jam kerja" + CLICK_HINT
                       + "<extra></extra>"))
     figure.update_layout(**{**LAYOUT, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}},
-                         yaxis={"autorange": "reversed"}, height=90 + 34 * len(order))
+                         # Fixed ranges: the markers must not pad the axes (on a phone the
+                         # padding would take the cells' room).
+                         xaxis={"range": [-0.5, len(months) - 0.5]},
+                         yaxis={"range": [len(order) - 0.5, -0.5], "automargin": True},
+                         height=90 + 34 * len(order))
     return figure
 
 

@@ -421,3 +421,15 @@ class LoginSession(Base):
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(20))
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginAddress(Base):
+    """Wrong sign-ins from one client address (the one the proxy forwards), counted in a
+    window, so that guessing across many user names, unknown ones included, is slowed too."""
+
+    __tablename__ = "login_address"
+
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_count: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from db.engine import write_session
 from services.accounts import MIN_PASSWORD_LENGTH, change_own_password
 from services.clock import utcnow
-from ui.auth import current_token
-from ui.messages import perform, show_flash
+from services.sessions import check_current_password
+from ui.auth import current_token, locked_text
+from ui.messages import perform, show_error, show_flash
 from ui.routing import require_app
+from ui.runtime import engine
 from ui.session import current_actor
 
 require_app()
@@ -27,9 +30,18 @@ with st.form("ganti-sandi", clear_on_submit=False):
                         type="password", max_chars=72)
     repeated = st.text_input("Ulangi kata sandi baru", type="password", max_chars=72)
     if st.form_submit_button("Simpan kata sandi baru", type="primary"):
-        # This session stays; every other sign-in of the account ends.
-        perform(lambda session: change_own_password(
-            session, actor=actor, current=current, new=new, repeated=repeated, now=utcnow(),
-            keep_token=current_token()),
-            "Kata sandi sudah diganti. Perangkat lain yang masih masuk dengan akun ini diminta "
-            "masuk lagi.")
+        # The current password is checked in its own transaction, so a wrong one is counted
+        # toward the lockout even though nothing else is saved.
+        with write_session(engine()) as session:
+            check = check_current_password(session, actor=actor, password=current,
+                                           now=utcnow())
+        if check.locked_until is not None:
+            show_error(locked_text(check.locked_until))
+        elif not check.matches:
+            show_error("Kata sandi saat ini salah.")
+        else:  # this session stays; every other sign-in of the account ends
+            perform(lambda session: change_own_password(
+                session, actor=actor, current=current, new=new, repeated=repeated,
+                now=utcnow(), keep_token=current_token()),
+                "Kata sandi sudah diganti. Perangkat lain yang masih masuk dengan akun ini "
+                "diminta masuk lagi.")

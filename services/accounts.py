@@ -44,6 +44,10 @@ def verify_password(password: str, password_hash: str) -> bool:
 
 
 def check_password_rules(password: str) -> None:
+    # The sign-in form trims what is typed (streamlit-authenticator strips the password), so a
+    # password with an edge space could never be used: refuse it when it is set.
+    if password != password.strip():
+        raise InvalidInput("Kata sandi tidak boleh diawali atau diakhiri spasi.")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"Kata sandi minimal {MIN_PASSWORD_LENGTH} karakter.")
     if len(password.encode("utf-8")) > MAX_PASSWORD_LENGTH:

@@ -28,6 +28,7 @@ import streamlit_authenticator as stauth
 from sqlalchemy import Engine
 
 from db.engine import read_session, write_session
+from services import sessions
 from services.accounts import Actor, login_credentials
 from services.clock import utcnow
 from services.demo import demo_info
@@ -68,9 +69,12 @@ def browser_cookies() -> dict[str, str]:
     return dict(st.context.cookies)
 
 
-def client_address() -> str | None:
-    address = st.context.ip_address
-    return address if isinstance(address, str) else None  # None in tests without a browser
+def client_address() -> str:
+    """This browser's address (the proxy's forwarded one behind nginx; services/sessions)."""
+    peer = st.context.ip_address
+    forwarded = st.context.headers.get("X-Forwarded-For") if st.context.headers else None
+    return sessions.client_address(peer=peer if isinstance(peer, str) else None,
+                                   forwarded_for=forwarded)
 
 
 def sign_in(engine: Engine) -> Actor | None:
@@ -133,49 +137,71 @@ def _login_form(engine: Engine, now: datetime) -> Actor | None:
         demo = demo_info(session)
     before = {name: user["failed_login_attempts"]
               for name, user in credentials["usernames"].items()}
+    address = client_address()
     column = st.columns([1, 2, 1])[1]
     with column:
         st.title("Pantau SOP")
         st.caption("Pemantauan pelaksanaan SOP Administrasi Pemerintahan")
+        with read_session(engine) as session:
+            address_lock = sessions.address_locked_until(session, address=address, now=now)
+        if address_lock is not None:
+            show(_addresslocked_text(address_lock), kind="error")
+            return None
+        # A failed attempt is told from an old one by starting each run from "no attempt".
+        if st.session_state.get("authentication_status") is False:
+            st.session_state["authentication_status"] = None
         authenticator = stauth.Authenticate(
             credentials, cookie_name=_LIBRARY_COOKIE, cookie_key=_LIBRARY_KEY,
             cookie_expiry_days=0, auto_hash=False,
             login_sleep_time=float(os.environ.get("PANTAU_LOGIN_SLEEP_TIME", "0.7")))
         authenticator.login(location="main", fields=LOGIN_FIELDS, key="masuk")
-        actor = _after_form(engine, credentials, before, now)
+        actor = _after_form(engine, credentials, before, now, address=address)
         if actor is None:
             _messages(demo)
     return actor
 
 
 def _after_form(engine: Engine, credentials: dict[str, Any], before: dict[str, int],
-                now: datetime) -> Actor | None:
-    """A right password starts a session (unless the account is locked); a wrong one is
-    counted in the database."""
+                now: datetime, *, address: str) -> Actor | None:
+    """A right password starts a session (unless the account or the address is locked); a
+    wrong one is counted in the database, for the account and for the address."""
     if st.session_state.get("authentication_status"):
         username = str(st.session_state["username"])
         try:
             with write_session(engine) as session:
-                signed = start_session(session, username=username, now=now,
-                                       client=client_address())
+                signed = start_session(session, username=username, now=now, client=address)
         except AccountLocked as locked:
             _forget_form_login()
-            st.session_state[_NOTICE] = ("error", _locked_text(locked.until))
+            st.session_state[_NOTICE] = ("error", locked_text(locked.until))
+            return None
+        except sessions.AddressLocked as locked:
+            _forget_form_login()
+            st.session_state[_NOTICE] = ("error", _addresslocked_text(locked.until))
             return None
         st.session_state[_TOKEN] = signed.token
         st.session_state.pop(_STALE, None)
         _queue_cookie("set", token=signed.token, expires=signed.expires_at)
         st.rerun()  # the page without the form; the cookie is written by the next runs
+    if st.session_state.get("authentication_status") is False:  # a wrong attempt, this run
+        with write_session(engine) as session:
+            until = sessions.record_failed_address(session, address=address, now=now)
+        if until is not None:
+            st.session_state[_NOTICE] = ("error", _addresslocked_text(until))
     for name, user in credentials["usernames"].items():
         if user.get("failed_login_attempts", 0) > before.get(name, 0):
             with write_session(engine) as session:
                 until = record_failed_password(session, username=name, now=now)
             if until is not None:
-                st.session_state[_NOTICE] = ("error", _locked_text(until))
+                st.session_state[_NOTICE] = ("error", locked_text(until))
     return None
 
 
-def _locked_text(until: datetime) -> str:
+def _addresslocked_text(until: datetime) -> str:
+    return (f"Terlalu banyak percobaan masuk yang salah dari perangkat atau jaringan ini. "
+            f"Coba lagi setelah {format_wib(until)}.")
+
+
+def locked_text(until: datetime) -> str:
     return (f"Akun ini dikunci sementara karena kata sandi salah {MAX_FAILED_LOGINS} kali "
             f"berturut-turut. Coba lagi setelah {format_wib(until)}.")
 

@@ -133,6 +133,9 @@ def test_bcrypt_cost_is_12_unless_lowered_and_never_below_4(
 @pytest.mark.parametrize(("password", "message"), [
     ("pendek7", "Kata sandi minimal 8 karakter."),
     ("é" * 37, "Kata sandi maksimal 72 byte."),  # 37 characters, 74 bytes: bcrypt reads 72
+    # the sign-in form trims what is typed: an edge space would make the password unusable
+    ("sandi-dengan-spasi ", "tidak boleh diawali atau diakhiri spasi"),
+    (" sandi-dengan-spasi", "tidak boleh diawali atau diakhiri spasi"),
 ])
 def test_password_rules_hold_for_every_way_a_password_is_set(
         org: Organisation, password: str, message: str) -> None:

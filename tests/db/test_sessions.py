@@ -5,19 +5,27 @@ passwords are counted atomically, even all at once."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from db.engine import make_engine, read_session, write_session
-from db.models import LoginSession, User
+from db.models import LoginAddress, LoginSession, User
 from services.accounts import SYSTEM, change_own_password, reset_password, update_user
 from services.sessions import (
+    LOCAL,
     LOCKOUT,
     MAX_FAILED_LOGINS,
+    MAX_FAILED_PER_ADDRESS,
     AccountLocked,
+    AddressLocked,
+    PasswordCheck,
+    address_locked_until,
+    check_current_password,
+    client_address,
     end_session,
+    record_failed_address,
     record_failed_password,
     resume_session,
     start_session,
@@ -133,3 +141,89 @@ def test_thirty_wrong_guesses_at_once_are_all_counted(org: Organisation,
             _start(org, now=NOW + timedelta(minutes=1))
     finally:
         engine.dispose()
+
+
+# --- per client address ------------------------------------------------------------------------
+
+
+def test_the_address_is_the_proxys_last_forwarded_one_and_a_client_cannot_forge_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # nginx appends the address it saw; what the client sent stays to its left
+    assert client_address(peer=None, forwarded_for="6.6.6.6, 203.0.113.9") == "203.0.113.9"
+    assert client_address(peer=None, forwarded_for=None) == LOCAL  # a browser on the server
+    # a direct connection from elsewhere: its own address, whatever header it sends
+    assert client_address(peer="198.51.100.4", forwarded_for="10.0.0.1") == "198.51.100.4"
+    monkeypatch.setenv("PANTAU_TRUSTED_PROXIES", "10.9.9.9, 10.9.9.8")
+    assert client_address(peer="10.9.9.8", forwarded_for="1.2.3.4") == "1.2.3.4"
+    assert client_address(peer="10.9.9.7", forwarded_for="1.2.3.4") == "10.9.9.7"
+
+
+def test_twenty_wrong_sign_ins_from_one_address_lock_it_for_every_account(
+        org: Organisation) -> None:
+    address = "203.0.113.9"
+    for attempt in range(MAX_FAILED_PER_ADDRESS - 1):
+        with write_session(org.engine) as session:
+            assert record_failed_address(session, address=address,
+                                         now=NOW + timedelta(seconds=attempt)) is None
+    with write_session(org.engine) as session:
+        until = record_failed_address(session, address=address, now=NOW + timedelta(minutes=1))
+    assert until == NOW + timedelta(minutes=1) + LOCKOUT
+    with pytest.raises(AddressLocked), write_session(org.engine) as session:
+        start_session(session, username="kadis", now=NOW + timedelta(minutes=2), client=address)
+    with write_session(org.engine) as session:  # another address signs in
+        assert start_session(session, username="kadis", now=NOW + timedelta(minutes=2),
+                             client="198.51.100.4").actor.username == "kadis"
+    later = until + timedelta(seconds=1)  # the lock ended: a fresh window, one failure
+    with write_session(org.engine) as session:
+        assert record_failed_address(session, address=address, now=later) is None
+        assert session.scalar(select(LoginAddress.failed_count)
+                              .where(LoginAddress.address == address)) == 1
+        assert address_locked_until(session, address=address, now=later) is None
+
+
+def test_failures_spread_beyond_the_window_do_not_add_up(org: Organisation) -> None:
+    for attempt in range(MAX_FAILED_PER_ADDRESS * 2):  # one every 10 minutes: never 20 in 15
+        with write_session(org.engine) as session:
+            assert record_failed_address(session, address="a", now=NOW + timedelta(
+                minutes=10 * attempt)) is None
+
+
+def test_thirty_wrong_sign_ins_from_one_address_at_once_are_all_counted(
+        org: Organisation, database_url: str) -> None:
+    engine = make_engine(database_url, pool_size=10, max_overflow=0)
+    try:
+        for _wave in range(3):
+            barrier = threading.Barrier(10)
+
+            def guess(barrier: threading.Barrier = barrier) -> None:
+                barrier.wait()
+                with write_session(engine) as session:
+                    record_failed_address(session, address="203.0.113.9", now=NOW)
+
+            threads = [threading.Thread(target=guess) for _ in range(10)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        with read_session(engine) as session:
+            assert session.scalar(select(LoginAddress.failed_count)) == 30
+            assert address_locked_until(session, address="203.0.113.9", now=NOW) is not None
+    finally:
+        engine.dispose()
+
+
+def test_a_wrong_current_password_counts_toward_the_lockout(org: Organisation) -> None:
+    kadis = org.actor("kadis")
+
+    def check(password: str, at: datetime):  # type: ignore[no-untyped-def]
+        with write_session(org.engine) as session:
+            return check_current_password(session, actor=kadis, password=password, now=at)
+
+    for attempt in range(MAX_FAILED_LOGINS - 1):
+        assert check("salah-salah", NOW + timedelta(seconds=attempt)) == PasswordCheck(
+            matches=False, locked_until=None)
+    fifth = check("salah-salah", NOW + timedelta(seconds=10))
+    assert not fifth.matches and fifth.locked_until == NOW + timedelta(seconds=10) + LOCKOUT
+    assert check(PASSWORD, NOW + timedelta(minutes=1)) == PasswordCheck(  # locked: no match
+        matches=False, locked_until=fifth.locked_until)
+    assert check(PASSWORD, NOW + LOCKOUT + timedelta(minutes=1)).matches

@@ -24,8 +24,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
-from db.engine import make_engine, write_session
+from db.engine import make_engine, read_session, write_session
+from db.models import LoginSession
 from services.accounts import load_actor
 from services.clock import utcnow
 from services.workflow import engine as wf
@@ -166,6 +168,14 @@ def test_two_processes_behind_nginx_share_work_and_survive_a_crash(deployment, b
     wait_for_app_run(kadis)
     log_in_here(kadis, "kadis", PASSWORD)
     expect(kadis.get_by_text(re.compile(r"Kepatuhan .* \(0 dari 0\)")).first).to_be_visible()
+    # A sign-in counts against the client address nginx settled on (here through the
+    # load balancer it trusts, as docs/deploy.md describes), passed on as the last entry of
+    # X-Forwarded-For; without the header every client would be the proxy.
+    engine = make_engine(servers[0].database_url)
+    with read_session(engine) as session:
+        clients = set(session.scalars(select(LoginSession.client)))
+    engine.dispose()
+    assert clients == {kadis_address}
 
     fungsional = client_page(browser, fungsional_address)
     reply = fungsional.goto(f"{proxy.url}/catat?kasus={case}")

@@ -104,6 +104,36 @@ def test_wrong_password_is_refused_and_five_lock_the_account(app_database) -> No
     assert "dikunci sementara" in shown(right.error[0])
 
 
+def test_twenty_wrong_sign_ins_from_one_address_close_the_form_for_it(app_database) -> None:
+    from services.sessions import MAX_FAILED_PER_ADDRESS
+
+    app = fresh_app()
+    for attempt in range(MAX_FAILED_PER_ADDRESS):  # unknown names count too
+        log_in(app, f"tamu{attempt}", "salah-sandi")
+    assert "Terlalu banyak percobaan masuk" in shown(app.error[0])
+    again = fresh_app()
+    again.run()
+    assert "Nama pengguna" not in [f.label for f in again.text_input]  # no form for it
+    assert "Terlalu banyak percobaan masuk" in shown(again.error[0])
+    assert _user(app_database, "kadis").failed_login_count == 0  # no account was charged
+
+
+def test_a_wrong_current_password_on_akun_saya_counts_toward_the_lockout(
+        signed_in, app_database) -> None:
+    app = signed_in("kadis", "akun")
+    fields = {f.label: f for f in app.text_input}
+    for _ in range(4):
+        fields["Kata sandi saat ini"].input("bukan-sandinya")
+        next(b for b in app.button if b.label == "Simpan kata sandi baru").click()
+        run_ok(app)
+        assert shown(app.error[0]) == "Kata sandi saat ini salah."
+    assert _user(app_database, "kadis").failed_login_count == 4
+    next(b for b in app.button if b.label == "Simpan kata sandi baru").click()
+    run_ok(app)
+    assert "dikunci sementara" in shown(app.error[0])
+    assert _user(app_database, "kadis").locked_until is not None
+
+
 def test_logout_returns_to_the_login(signed_in) -> None:
     app = signed_in("kadis")
     next(b for b in app.sidebar.button if b.label == "Keluar").click()

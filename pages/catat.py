@@ -127,6 +127,11 @@ with st.form(f"catat-{case.id}"):
             help="Pencatat boleh mencatat atas nama pelaksana (mis. dari Buku Agenda atau "
                  "Nota Dinas); keduanya tercatat.")
         performer = {MYSELF: Performer.RECORDER, NOBODY: Performer.UNKNOWN}.get(chosen, chosen)
+    source = None
+    if form.approve_seq is not None and form.may_record_for_others:
+        source = st.text_input(
+            "Dasar keputusan (nomor Nota Dinas atau disposisi)",
+            help="Wajib bila keputusan dicatat atas nama orang lain; paling banyak 200 karakter.")
     at = time_fields(mode, key="catat-waktu", previous=case.last_event_at)
     checked = [item for index, item in enumerate(form.kelengkapan)
                if st.checkbox(f"Kelengkapan: {item}", key=f"kel-{form.visit_id}-{index}")]
@@ -144,7 +149,7 @@ if submitted:
                 session, actor=actor, case_id=case.id, kind=kind, seq=form.seq,
                 at=at.instant(not_before=case.last_event_at),
                 visit_id=seen_visit, unit_code=unit_code, performer=performer, note=note or None,
-                details=details or None, now=utcnow())
+                details=details or None, now=utcnow(), decision_source=source or None)
     except ServiceError as error:
         show_error(str(error))  # the form keeps what was typed
         st.session_state[seen_key] = form.visit_id

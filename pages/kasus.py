@@ -69,8 +69,10 @@ def case_detail(case_id: int) -> None:
     shown = trail.assign(**{
         "Waktu kejadian": trail["Waktu kejadian"].map(format_wib),
         "Dicatat": trail["Dicatat oleh"] + ", " + trail["Dicatat pada"].map(format_wib),
-        "Kelengkapan dan Output": (trail["Kelengkapan"] + " · " + trail["Output"]).str.strip(" ·"),
-    }).drop(columns=["Dicatat oleh", "Dicatat pada", "Kelengkapan", "Output"])
+        "Kelengkapan, Output, Dasar": (trail["Kelengkapan"] + " · " + trail["Output"] + " · "
+                                       + trail["Dasar"].map(lambda d: f"dasar: {d}" if d else "")
+                                       ).str.replace(r"( · )+", " · ", regex=True).str.strip(" ·"),
+    }).drop(columns=["Dicatat oleh", "Dicatat pada", "Kelengkapan", "Output", "Dasar"])
     table(shown, empty="Belum ada kejadian.", hide_index=True, width="stretch")
 
     if header.status == "active":

@@ -19,6 +19,7 @@ from services.catalog.roles import CANONICAL_ROLES
 from services.clock import utcnow
 from services.formatting import format_wib
 from services.organisation import list_units
+from services.settings import get_setting, set_decisions_on_behalf
 from ui.messages import perform, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
@@ -118,3 +119,16 @@ with delete_tab:
                 else:
                     perform(lambda session: delete_user(session, actor=actor, username=chosen),
                         f"Pengguna {chosen} dihapus.")
+
+st.subheader("Keputusan atas nama orang lain")
+with read_session(engine()) as session:
+    on_behalf = bool(get_setting(session, "decisions_on_behalf"))
+with st.form("keputusan-atas-nama"):
+    allowed = st.toggle(
+        "Pencatat boleh mencatat Setujui/Kembalikan atas nama pemegang peran", value=on_behalf,
+        help="Bila boleh, pencatat memilih siapa yang memutuskan dan menyebut nomor Nota Dinas "
+             "atau disposisinya. Bila tidak, keputusan hanya dicatat oleh pemegang perannya.")
+    if st.form_submit_button("Simpan pengaturan"):
+        perform(lambda session: set_decisions_on_behalf(session, actor=actor, allowed=allowed,
+                                                        now=utcnow()),
+                "Pengaturan keputusan atas nama orang lain disimpan.")

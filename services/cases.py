@@ -159,10 +159,11 @@ def audit_trail(session: Session, *, case_id: int) -> pd.DataFrame:
             "Dicatat pada": recorded, "Catatan": note or "",
             "Kelengkapan": ", ".join((details or {}).get("kelengkapan", [])),
             "Output": (details or {}).get("output", ""),
+            "Dasar": (details or {}).get("dasar", ""),
         })
     return pd.DataFrame(records, columns=["No.", "Waktu kejadian", "Kejadian", "Langkah",
                                           "Pelaksana", "Dicatat oleh", "Dicatat pada", "Catatan",
-                                          "Kelengkapan", "Output"])
+                                          "Kelengkapan", "Output", "Dasar"])
 
 
 def list_cases(session: Session, *, status: str | None = None, sop_code: str | None = None,

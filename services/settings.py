@@ -20,6 +20,9 @@ DEFAULTS: dict[str, Any] = {
     "monitoring_max_return_rate": 0.2,
     # The place printed above the signatures of the report forms.
     "report_city": "Pontianak",
+    # Whether a pencatat may record an approval or a return for the role that decided (naming
+    # the person and the Nota Dinas or disposition it came from; docs/design.md, "Workflow").
+    "decisions_on_behalf": True,
 }
 
 
@@ -45,4 +48,11 @@ def set_monitoring_thresholds(session: Session, *, actor: Actor, min_compliance:
                              updated_at=now))
     session.merge(AppSetting(key="monitoring_max_return_rate", value=max_return_rate,
                              updated_at=now))
+    session.flush()
+
+
+def set_decisions_on_behalf(session: Session, *, actor: Actor, allowed: bool,
+                            now: datetime) -> None:
+    require_admin(actor)
+    session.merge(AppSetting(key="decisions_on_behalf", value=allowed, updated_at=now))
     session.flush()

@@ -41,11 +41,13 @@ from services.accounts import Actor, actor_from_user
 from services.clock import utcnow
 from services.errors import ConcurrentAction, InvalidInput, NotFound, PermissionDenied
 from services.organisation import multi_unit_ids
+from services.settings import get_setting
 from services.workflow.model import (
     Attribution,
     CaseEnded,
     CaseStarted,
     CaseState,
+    DecisionRule,
     EventFact,
     Fact,
     OpenVisit,
@@ -234,10 +236,13 @@ def record_step(
     visit_id: int | None = None, performer: Performer | str = Performer.RECORDER,
     unit_code: str | None = None, note: str | None = None,
     details: dict[str, Any] | None = None, now: datetime | None = None,
+    decision_source: str | None = None,
 ) -> Recorded:
     """Begin, complete, approve or return step `seq` of a case, performed by `performer`: the
     actor (Performer.RECORDER), a user named by username, or an unknown person of the step's
-    role (Performer.UNKNOWN); recording for someone else needs the recorder permission.
+    role (Performer.UNKNOWN); recording for someone else needs the recorder permission, and
+    a decision recorded for someone else names them and `decision_source` (a Nota Dinas or
+    disposition number), unless the admin forbade it (model.decision_source).
 
     `visit_id`, when given, is the visit the user was looking at: if someone else has acted
     on it meanwhile, the action is refused instead of landing on the next visit.
@@ -257,7 +262,9 @@ def record_step(
     facts = state.apply(
         kind=kind, seq=seq, at=at, now=now, recorder=person_of(actor),
         performer=_named(session, performer) if isinstance(performer, str) else performer,
-        unit_id=unit_id, note=note)
+        unit_id=unit_id, note=note,
+        decision=DecisionRule(allowed=bool(get_setting(session, "decisions_on_behalf")),
+                              source=decision_source))
     return _store(session, case=case, state=state, facts=facts, now=now,
                   role_id=plan.step(seq).role_id, expected_event_no=case.last_event_no,
                   details=_checked_details(details))
@@ -301,6 +308,13 @@ def _store(session: Session, *, case: Case, state: CaseState, facts: list[Fact],
                                "tidak dicatat. Muat ulang lalu coba lagi.") from error
 
 
+def _with_source(details: dict[str, Any] | None, fact: EventFact) -> dict[str, Any] | None:
+    """The event's details, with what a decision recorded for someone else rests on."""
+    if fact.source is None:
+        return details
+    return {**(details or {}), "dasar": fact.source}
+
+
 def _user_id(person: Person | None) -> int | None:
     return person.user_id if person is not None else None
 
@@ -335,7 +349,7 @@ def _write(session: Session, *, case: Case, state: CaseState, facts: list[Fact],
                 occurred_at=fact.at, recorded_at=now, performer_role_id=role_id,
                 performer_user_id=_user_id(fact.performer),
                 recorded_by_user_id=_user_id(fact.recorder), note=fact.note,
-                details=details if fact.kind != "start" else None,
+                details=_with_source(details, fact) if fact.kind != "start" else None,
             ).returning(Event.id)).scalar_one()
         elif isinstance(fact, VisitOpened):
             visit_ids[fact.ref] = session.execute(insert(Visit).values(

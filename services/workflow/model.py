@@ -11,7 +11,7 @@ facts, so the rules live here once and a log the forms would refuse is refused o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Literal, get_args
@@ -92,6 +92,15 @@ class Performer(Enum):
 
 
 @dataclass(frozen=True)
+class DecisionRule:
+    """For a live recording of a decision: whether the agency allows recording it for
+    someone else (`decisions_on_behalf`), and the document the recorder names."""
+
+    allowed: bool
+    source: str | None
+
+
+@dataclass(frozen=True)
 class Attribution:
     performer: Person | None
     recorder: Person | None
@@ -123,6 +132,34 @@ def attribute(step: StepPlan, *, recorder: Person | None,
                                f"lain (langkah {step.label} dilaksanakan oleh {step.role}).")
     return Attribution(performer=performer if isinstance(performer, Person) else None,
                        recorder=recorder)
+
+
+MAX_DECISION_SOURCE = 200
+
+
+def decision_source(step: StepPlan, by: Attribution, *, source: str | None,
+                    allowed: bool) -> str | None:
+    """What a decision recorded for someone else rests on. Approving or returning is the
+    decision of the role's holder: whoever records it for them names who decided and the
+    document it came from (a Nota Dinas or disposition number), and an agency may forbid it
+    altogether (the admin setting `decisions_on_behalf`). A decision recorded by its own
+    decider needs neither."""
+    recorder = by.recorder
+    if recorder is None or by.performer == recorder:
+        return None
+    if not allowed:
+        raise PermissionDenied(f"Keputusan langkah {step.label} dicatat sendiri oleh {step.role}: "
+                               "instansi tidak mengizinkan mencatat keputusan atas nama orang "
+                               "lain.")
+    if by.performer is None:
+        raise InvalidInput(f"Keputusan langkah {step.label} dicatat atas nama {step.role}: pilih "
+                           "siapa yang memutuskan.")
+    text = (source or "").strip()
+    if not 3 <= len(text) <= MAX_DECISION_SOURCE:
+        raise InvalidInput(f"Keputusan langkah {step.label} dicatat atas nama "
+                           f"{by.performer.name}: sebutkan dasarnya, nomor Nota Dinas atau "
+                           f"disposisi (3-{MAX_DECISION_SOURCE} karakter).")
+    return text
 
 
 def check_may_start(plan: SopPlan, starter: Person | None) -> None:
@@ -182,6 +219,7 @@ class EventFact:
     note: str | None = None
     performer: Person | None = None
     recorder: Person | None = None
+    source: str | None = None  # what a decision recorded for someone else rests on
 
 
 @dataclass(frozen=True)
@@ -300,9 +338,11 @@ class CaseState:
         self, *, kind: StepKind, seq: int, at: datetime, now: datetime,
         recorder: Person | None, performer: Person | Performer = Performer.RECORDER,
         unit_id: int | None = None, note: str | None = None,
+        decision: DecisionRule | None = None,
     ) -> list[Fact]:
         """Begin, complete, approve or return the open visit of step `seq`, performed by
-        `performer` and recorded by `recorder` (see `attribute`)."""
+        `performer` and recorded by `recorder` (see `attribute`). A live recording passes the
+        `decision` rule (see `decision_source`); replayed history is not held to it."""
         if kind not in ("begin", "complete", "approve", "return"):
             raise InvalidInput(f"Jenis kejadian '{kind}' tidak dikenal.")
         visit = self._acting_on(seq, at, now)
@@ -329,13 +369,15 @@ class CaseState:
         if not step.is_decision:
             raise InvalidTransition(f"Langkah {step.label} bukan langkah keputusan: catat "
                                     "'selesai'.")
+        source = None if decision is None else decision_source(
+            step, self._by, source=decision.source, allowed=decision.allowed)
         if kind == "approve":
             assert step.approve_seq is not None
-            return [self._event("approve", seq, at, visit.ref, note=note),
+            return [replace(self._event("approve", seq, at, visit.ref, note=note), source=source),
                     *self._end(visit, at, "approve", next_seq=step.approve_seq)]
         reason = required_reason(note, "Alasan pengembalian")
         assert step.return_seq is not None
-        return [self._event("return", seq, at, visit.ref, note=reason),
+        return [replace(self._event("return", seq, at, visit.ref, note=reason), source=source),
                 *self._end(visit, at, "return", next_seq=step.return_seq)]
 
     def redecide(self, *, kind: Literal["approve", "return"], at: datetime, note: str | None,

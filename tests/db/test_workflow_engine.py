@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from db.engine import read_session, write_session
 from db.models import Case, Event, Visit, VisitUnit
+from services.accounts import SYSTEM
 from services.errors import (
     ConcurrentAction,
     InvalidInput,
@@ -19,6 +20,7 @@ from services.errors import (
     PermissionDenied,
     ServiceError,
 )
+from services.settings import set_decisions_on_behalf
 from services.workflow import engine as wf
 from services.workflow.model import Performer
 from tests.organisation import NOW, Organisation, wib
@@ -183,20 +185,52 @@ def test_recorder_records_on_behalf_and_both_are_kept(org: Organisation) -> None
     case = start(org).case_id
     fungsional, sekretaris = org.actor("fungsional"), org.actor("sekretaris")
     act(org, "fungsional", "complete", case, 1, wib(2026, 3, 2, 9), performer="sekretaris")
-    act(org, "fungsional", "complete", case, 2, wib(2026, 3, 2, 10))
+    act(org, "fungsional", "complete", case, 2, wib(2026, 3, 2, 10),
+        performer=Performer.UNKNOWN)  # role known, user not
     act(org, "fungsional", "complete", case, 3, wib(2026, 3, 2, 11))
     act(org, "fungsional", "approve", case, 4, wib(2026, 3, 2, 12))
-    act(org, "fungsional", "approve", case, 5, wib(2026, 3, 2, 13),
-        performer=Performer.UNKNOWN)  # role known, user not
+    act(org, "fungsional", "approve", case, 5, wib(2026, 3, 2, 13), performer="sekretaris",
+        decision_source="ND 12/SEKR/2026")
     trail = events(org, case)
     assert (trail[1].performer_user_id, trail[1].recorded_by_user_id) == (
         sekretaris.user_id, fungsional.user_id)
-    assert (trail[5].performer_user_id, trail[5].recorded_by_user_id) == (None, fungsional.user_id)
-    assert trail[2].performer_user_id == trail[2].recorded_by_user_id == fungsional.user_id
+    assert (trail[2].performer_user_id, trail[2].recorded_by_user_id) == (None, fungsional.user_id)
+    assert trail[3].performer_user_id == trail[3].recorded_by_user_id == fungsional.user_id
+    assert (trail[5].performer_user_id, trail[5].recorded_by_user_id) == (
+        sekretaris.user_id, fungsional.user_id)
+    assert trail[5].details == {"dasar": "ND 12/SEKR/2026"}
     with pytest.raises(InvalidInput, match="tidak memegang peran Kadis"):
         act(org, "fungsional", "approve", case, 6, wib(2026, 3, 2, 14), performer="sekretaris")
     with pytest.raises(PermissionDenied):
         act(org, "arsiparis", "approve", case, 6, wib(2026, 3, 2, 14), performer="kadis")
+
+
+def test_a_decision_for_someone_else_names_who_decided_and_the_document(
+        org: Organisation) -> None:
+    case = start(org).case_id
+    for seq in (1, 2, 3):
+        act(org, "fungsional", "complete", case, seq, wib(2026, 3, 2, 8 + seq),
+            performer="sekretaris" if seq == 1 else Performer.RECORDER)
+    act(org, "fungsional", "approve", case, 4, wib(2026, 3, 2, 12))  # the Fungsional's own
+    at = wib(2026, 3, 2, 13)
+    with pytest.raises(InvalidInput, match="pilih siapa yang memutuskan"):
+        act(org, "fungsional", "approve", case, 5, at, performer=Performer.UNKNOWN,
+            decision_source="ND 12/SEKR/2026")
+    for source in (None, "  ", "x" * 201):
+        with pytest.raises(InvalidInput, match="sebutkan dasarnya"):
+            act(org, "fungsional", "return", case, 5, at, performer="sekretaris",
+                note="kurang lampiran", decision_source=source)
+    with write_session(org.engine) as session:
+        set_decisions_on_behalf(session, actor=SYSTEM, allowed=False, now=NOW)
+    with pytest.raises(PermissionDenied, match="tidak mengizinkan"):
+        act(org, "fungsional", "approve", case, 5, at, performer="sekretaris",
+            decision_source="ND 12/SEKR/2026")
+    assert len(events(org, case)) == 5  # nothing of the refused decisions
+    act(org, "sekretaris", "approve", case, 5, at)  # the decider records it: always allowed
+    assert events(org, case)[-1].details is None
+    with pytest.raises(PermissionDenied):
+        with write_session(org.engine) as session:
+            set_decisions_on_behalf(session, actor=org.actor("kadis"), allowed=True, now=NOW)
 
 
 def test_event_times_may_be_past_but_not_future_nor_before_the_previous(org: Organisation) -> None:

@@ -179,3 +179,26 @@ def test_the_add_form_starts_empty_after_a_success(signed_in) -> None:
     add = tab(app, "Tambah pengguna")
     assert inputs(add)["Nama pengguna"].value == ""
     assert add.multiselect[0].value == []
+
+
+def test_an_admin_forbids_decisions_on_behalf_and_the_catat_page_follows(
+        signed_in, app_database) -> None:
+    from tests.pages.test_work_pages import fields
+
+    app = signed_in("admin", "pengguna")
+    toggle = next(t for t in app.toggle if t.label.startswith("Pencatat boleh mencatat"))
+    assert toggle.value is True  # allowed by default, with a name and a document
+    toggle.set_value(False)
+    next(b for b in app.button if b.label == "Simpan pengaturan").click()
+    run_ok(app)
+    assert shown(app.success[0]) == "Pengaturan keputusan atas nama orang lain disimpan."
+    case = started_case(app_database, steps=[
+        ("sekretaris", "complete", 1), ("fungsional", "complete", 2),
+        ("fungsional", "complete", 3), ("fungsional", "approve", 4)])
+    catat = signed_in("fungsional", "catat", kasus=str(case))
+    next(s for s in catat.selectbox if s.label.startswith("Dilaksanakan oleh")).set_value(
+        "sekretaris")
+    fields(catat)["Dasar keputusan (nomor Nota Dinas atau disposisi)"].input("ND 12/SEKR/2026")
+    button(catat, "Catat").click()
+    run_ok(catat)
+    assert "tidak mengizinkan mencatat keputusan atas nama orang lain" in shown(catat.error[0])

@@ -211,6 +211,26 @@ def test_return_needs_a_reason_and_says_where_the_work_goes(signed_in, app_datab
     assert "dikembalikan" in shown(app.success[0])
 
 
+def test_a_decision_recorded_for_the_sekretaris_names_her_and_the_nota_dinas(
+        signed_in, app_database) -> None:
+    case = started_case(app_database, steps=[
+        ("sekretaris", "complete", 1), ("fungsional", "complete", 2),
+        ("fungsional", "complete", 3), ("fungsional", "approve", 4)])
+    app = signed_in("fungsional", "catat", kasus=str(case))
+    who = next(s for s in app.selectbox if s.label.startswith("Dilaksanakan oleh"))
+    who.set_value("sekretaris")
+    button(app, "Catat").click()
+    run_ok(app)
+    assert "sebutkan dasarnya" in shown(app.error[0])
+    fields(app)["Dasar keputusan (nomor Nota Dinas atau disposisi)"].input("ND 12/SEKR/2026")
+    button(app, "Catat").click()
+    run_ok(app)
+    assert shown(app.success[0]).startswith("Tercatat")
+    detail = signed_in("kadis", "kasus", kasus=str(case))
+    last = detail.dataframe[0].value.iloc[-1]
+    assert last["Kejadian"] == "Disetujui (Y)" and "dasar: ND 12/SEKR/2026" in last.iloc[-1]
+
+
 def test_over_long_notes_are_refused_with_their_limit_and_kept(signed_in, app_database) -> None:
     """Pasting more than the limit used to leave the field empty; now the text stays, and the
     refusal says the limit. Nothing is recorded."""

@@ -8,6 +8,7 @@ import streamlit as st
 
 from db.engine import read_session
 from services import dashboards, drilldown
+from services.access import reads_everything
 from services.accounts import role_holders
 from services.catalog.store import current_catalog
 from services.clock import utcnow
@@ -22,8 +23,6 @@ from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor
 
-EVERYONE_FOR = frozenset({"Kadis", "Sekretaris"})
-
 require_app()
 actor = current_actor()
 st.title("Antrean per Pelaksana")
@@ -31,11 +30,11 @@ with read_session(engine()) as session:
     catalog = {entry.sop.code: entry.sop.name for entry in current_catalog(session)}
     units = list_units(session)
     holders = role_holders(session)
-sees_everyone = actor.is_admin or bool(actor.roles & EVERYONE_FOR)
+sees_everyone = reads_everything(actor)
 left, right = st.columns(2)
 sops = sop_filter(left, catalog)
 unit_code = unit_filter(right, {u.code: u.name for u in units})
-state = scope(state_at(utcnow()), sop_codes=sops,
+state = scope(state_at(utcnow(), actor=actor), sop_codes=sops,
               unit_id=next((u.id for u in units if u.code == unit_code), None))
 queue = dashboards.backlog(state, unit_names={u.id: u.name for u in units})
 people = dashboards.backlog_per_person(state, holders=holders)

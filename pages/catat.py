@@ -8,7 +8,7 @@ import streamlit as st
 from db.engine import read_session, write_session
 from services.cases import list_cases, recorded_message, step_form
 from services.clock import utcnow
-from services.errors import NotFound, ServiceError
+from services.errors import NotFound, PermissionDenied, ServiceError
 from services.formatting import format_minutes, format_wib
 from services.workflow.engine import record_step
 from services.workflow.model import Performer, StepKind
@@ -47,7 +47,7 @@ if not requested.isdigit():
 try:
     with read_session(engine()) as session:
         form = step_form(session, actor=actor, case_id=int(requested))
-except NotFound as error:
+except (NotFound, PermissionDenied) as error:
     show_error(str(error))
     st.stop()
 if form is None:

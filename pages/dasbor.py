@@ -7,6 +7,7 @@ import streamlit as st
 
 from db.engine import read_session
 from services import dashboards, drilldown
+from services.access import require_heads
 from services.catalog.store import current_catalog
 from services.formatting import format_number
 from services.metrics import scope
@@ -15,11 +16,15 @@ from services.settings import get_setting
 from ui import charts, drill
 from ui.data import period_state
 from ui.filters import as_of_caption, filters
+from ui.messages import permitted
 from ui.routing import require_app
 from ui.runtime import engine
+from ui.session import current_actor
 from ui.text import markdown_escape
 
 require_app()
+actor = current_actor()
+permitted(lambda: require_heads(actor))
 st.title("Dasbor Kepatuhan")
 with read_session(engine()) as session:
     catalog = {entry.sop.code: entry.sop.name for entry in current_catalog(session)}
@@ -28,8 +33,8 @@ with read_session(engine()) as session:
 chosen = filters(catalog, {unit.code: unit.name for unit in units})
 period = chosen.period
 unit_id = next((unit.id for unit in units if unit.code == chosen.unit_code), None)
-state = scope(period_state(period), sop_codes=chosen.sop_codes, unit_id=unit_id)
-previous = scope(period_state(period.previous()), sop_codes=chosen.sop_codes, unit_id=unit_id)
+state = scope(period_state(period, actor=actor), sop_codes=chosen.sop_codes, unit_id=unit_id)
+previous = scope(period_state(period.previous(), actor=actor), sop_codes=chosen.sop_codes, unit_id=unit_id)
 if state.cases.empty and previous.cases.empty:
     st.info("Belum ada kasus yang tercatat sampai akhir periode ini. Angka muncul setelah kasus "
             "pertama dimulai dari halaman Mulai Kasus (atau setelah data demo dimuat).")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from db.engine import read_session
 from services import dashboards, drilldown
+from services.access import require_heads
 from services.catalog.flowchart import process_map_dot
 from services.catalog.store import current_catalog
 from services.formatting import format_minutes, format_number
@@ -16,12 +17,16 @@ from services.organisation import list_units
 from ui import charts, drill
 from ui.data import period_state
 from ui.filters import as_of_caption, filters
+from ui.messages import permitted
 from ui.queue import queue_view
 from ui.routing import require_app
 from ui.runtime import engine
+from ui.session import current_actor
 from ui.text import markdown_escape
 
 require_app()
+actor = current_actor()
+permitted(lambda: require_heads(actor))
 st.title("Hambatan")
 with read_session(engine()) as session:
     entries = {entry.sop.code: entry.sop for entry in current_catalog(session)}
@@ -31,7 +36,7 @@ chosen = filters(catalog, {u.code: u.name for u in units}, single_sop=True)
 assert chosen.sop_codes  # one SOP is always chosen here
 code = chosen.sop_codes[0]
 period = chosen.period
-state = scope(period_state(period), sop_codes=(code,),
+state = scope(period_state(period, actor=actor), sop_codes=(code,),
               unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
 st.caption(f"{markdown_escape(catalog[code])} · {period.label} · {as_of_caption(state, period)} · "
            "waktu kerja WIB")

@@ -11,7 +11,7 @@ import streamlit as st
 from db.engine import read_session
 from services.cases import STATUS_LABELS, audit_trail, case_header, case_visits
 from services.clock import utcnow
-from services.errors import NotFound
+from services.errors import NotFound, PermissionDenied
 from services.formatting import format_wib
 from services.workflow.engine import cancel_case, correct_event
 from ui.case_list import case_list
@@ -32,10 +32,10 @@ show_flash()
 def case_detail(case_id: int) -> None:
     try:
         with read_session(engine()) as session:
-            header = case_header(session, case_id=case_id)
-            visits = case_visits(session, case_id=case_id)
-            trail = audit_trail(session, case_id=case_id)
-    except NotFound as error:
+            header = case_header(session, actor=actor, case_id=case_id)
+            visits = case_visits(session, actor=actor, case_id=case_id)
+            trail = audit_trail(session, actor=actor, case_id=case_id)
+    except (NotFound, PermissionDenied) as error:
         show_error(str(error))
         return
     back = {name: value for name, value in st.query_params.to_dict().items() if name != "kasus"}

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from db.engine import read_session
+from services.access import require_heads
 from services.catalog.store import current_catalog
 from services.clock import utcnow
 from services.metrics import period_metrics
@@ -17,7 +18,7 @@ from services.reports.digest import report_city, report_files
 from services.reports.forms import Thresholds, evaluation_form, may_evaluate, monitoring_form
 from ui.data import cached_history
 from ui.filters import one_sop_filter, period_filter
-from ui.messages import show_flash
+from ui.messages import permitted, show_flash
 from ui.report_forms import all_reports, evaluation_editor, monitoring_editor, thresholds_editor
 from ui.routing import require_app
 from ui.runtime import engine
@@ -27,6 +28,7 @@ require_app()
 st.title("Laporan Monitoring & Evaluasi SOP")
 show_flash()
 actor = current_actor()
+permitted(lambda: require_heads(actor))
 now = utcnow()
 today = today_wib(now)
 if not st.query_params.get("periode"):

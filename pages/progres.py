@@ -19,17 +19,19 @@ from ui.filters import as_of_caption, filters
 from ui.format import sla_label
 from ui.routing import require_app
 from ui.runtime import engine
+from ui.session import current_actor
 from ui.tables import table
 from ui.text import markdown_escape
 
 require_app()
+actor = current_actor()
 st.title("Progres SOP")
 with read_session(engine()) as session:
     entries = {entry.sop.code: entry.sop for entry in current_catalog(session)}
     units = list_units(session)
 catalog = {code: sop.name for code, sop in entries.items()}
 chosen = filters(catalog, {u.code: u.name for u in units})
-state = scope(period_state(chosen.period), sop_codes=chosen.sop_codes,
+state = scope(period_state(chosen.period, actor=actor), sop_codes=chosen.sop_codes,
               unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
 unit_names = {u.id: u.name for u in units}
 if state.cases.empty:

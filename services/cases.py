@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Case, Event, Role, Sop, SopVersion, Step, Unit, User, Visit, VisitUnit
+from services.access import require_case_readable
 from services.accounts import Actor
 from services.catalog.waktu import Target
 from services.errors import NotFound
@@ -61,7 +62,8 @@ def progress_of(status: str, current_seq: int | None, steps_total: int) -> float
     return (current_seq - 1) / steps_total
 
 
-def case_header(session: Session, *, case_id: int) -> CaseHeader:
+def case_header(session: Session, *, actor: Actor, case_id: int) -> CaseHeader:
+    require_case_readable(session, actor=actor, case_id=case_id)
     row = session.execute(
         select(Case, Sop.code, SopVersion.name, SopVersion.version, Unit.name)
         .join(SopVersion, Case.sop_version_id == SopVersion.id)
@@ -89,10 +91,12 @@ def case_header(session: Session, *, case_id: int) -> CaseHeader:
     )
 
 
-def case_visits(session: Session, *, case_id: int, as_of: datetime | None = None) -> pd.DataFrame:
+def case_visits(session: Session, *, actor: Actor, case_id: int,
+                as_of: datetime | None = None) -> pd.DataFrame:
     """The visits of one case at as_of (default now) with the metrics' durations, targets and
     states, the step's label and activity, and the instant each target falls due (for a
     timeline)."""
+    require_case_readable(session, actor=actor, case_id=case_id)
     as_of = resolve_as_of(session, as_of)
     history = read_history(session, cases_where=Case.id == case_id)
     visits = snapshot(history, as_of=as_of).visits.sort_values("visit_id")
@@ -116,8 +120,9 @@ def case_visits(session: Session, *, case_id: int, as_of: datetime | None = None
     )
 
 
-def audit_trail(session: Session, *, case_id: int) -> pd.DataFrame:
+def audit_trail(session: Session, *, actor: Actor, case_id: int) -> pd.DataFrame:
     """Every event of the case, in order: who performed, who recorded, when, notes."""
+    require_case_readable(session, actor=actor, case_id=case_id)
     performer, recorder = aliased(User), aliased(User)
     rows = session.execute(
         select(Event.event_no, Event.kind, Event.step_seq, Event.occurred_at, Event.recorded_at,
@@ -221,7 +226,7 @@ class StepForm:
 
 def step_form(session: Session, *, actor: Actor, case_id: int) -> StepForm | None:
     """None when the case has no open step (completed or cancelled)."""
-    header = case_header(session, case_id=case_id)
+    header = case_header(session, actor=actor, case_id=case_id)
     row = session.execute(
         select(Visit, Step, Role.name).join(Step, Visit.step_id == Step.id)
         .join(Role, Visit.role_id == Role.id)

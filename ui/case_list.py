@@ -16,6 +16,7 @@ from ui.drill import case_table
 from ui.filters import drill_filters
 from ui.messages import show
 from ui.runtime import engine
+from ui.session import current_actor
 from ui.text import markdown_escape
 
 
@@ -30,7 +31,7 @@ def case_list() -> None:
     _from_a_chart(drill, catalog)
     with read_session(engine()) as session:
         resolved = drilldown.resolve(session, drill)
-        state = state_at(drilldown.as_of(drill, now=utcnow()))
+        state = state_at(drilldown.as_of(drill, now=utcnow()), actor=current_actor())
         rows = drilldown.rows_behind(state, drill, resolved=resolved)
         shown = drilldown.listing(session, drill, rows, catalog=catalog)
     for unknown in resolved.unknown:

@@ -15,6 +15,8 @@ from typing import Any
 import streamlit as st
 
 from db.engine import database_url, read_session
+from services.access import readable_state
+from services.accounts import Actor
 from services.clock import utcnow
 from services.metrics import History, Snapshot, data_version, period_as_of, read_history, snapshot
 from services.periods import PeriodChoice
@@ -34,10 +36,12 @@ def cached_history() -> History:
         return _history(database_url(), data_version(session))
 
 
-def state_at(as_of: datetime) -> Snapshot:
-    return snapshot(cached_history(), as_of=as_of)
+def state_at(as_of: datetime, *, actor: Actor) -> Snapshot:
+    """The state at `as_of`, of what `actor` may read (services.access)."""
+    with read_session(engine()) as session:
+        return readable_state(session, snapshot(cached_history(), as_of=as_of), actor=actor)
 
 
-def period_state(period: PeriodChoice) -> Snapshot:
+def period_state(period: PeriodChoice, *, actor: Actor) -> Snapshot:
     """The state a period's figures stand at: its end when it is closed, now otherwise."""
-    return state_at(period_as_of(period, now=utcnow()))
+    return state_at(period_as_of(period, now=utcnow()), actor=actor)

@@ -56,3 +56,12 @@ def perform(action: Callable[[Session], object], success: str, *,
         st.session_state[fresh_form] = st.session_state.get(fresh_form, 0) + 1
     flash(success)
     st.rerun()
+
+
+def permitted(check: Callable[[], object]) -> None:
+    """A service's permission check for a whole page: on a refusal, say why and stop."""
+    try:
+        check()
+    except ServiceError as error:
+        show_error(str(error))
+        st.stop()

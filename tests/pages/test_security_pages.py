@@ -286,3 +286,19 @@ def test_a_running_session_ends_when_an_admin_resets_the_password(signed_in,
     assert shown(app.warning[0]).startswith("Sesi Anda sudah berakhir")
     again = log_in(fresh_app(), "sekretaris", "sandi-baru-2026")
     assert [t.value for t in again.title] == ["Hambatan"]
+
+
+def test_a_user_reads_only_the_cases_of_sops_of_their_roles(signed_in, app_database) -> None:
+    from tests.pages.test_work_pages import started_case
+
+    own = started_case(app_database, sop="perbaikan-data-kinerja", title="Perbaikan data TW IV")
+    other = started_case(app_database, sop="e-kinerja", title="e-Kinerja November")
+    app = signed_in("arsiparis", "kasus", kasus=str(other))
+    assert "tidak melibatkan peran Anda" in shown(app.error[0])
+    assert not app.get("plotly_chart") and not app.dataframe  # nothing of the case shown
+    listing = signed_in("arsiparis", "kasus")
+    assert list(listing.dataframe[0].value["Judul"]) == ["Perbaikan data TW IV"]
+    assert signed_in("arsiparis", "kasus", kasus=str(own)).title[0].value == \
+        "Perbaikan data TW IV"
+    everything = signed_in("kadis", "kasus")
+    assert len(everything.dataframe[0].value) == 2

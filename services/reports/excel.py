@@ -1,6 +1,7 @@
 """Excel workbooks (openpyxl): the two forms, and the management report. Every sheet starts
 with its title and the period; figures are written as numbers (rates as percentages) taken as
-they are from the metrics service, so the workbook and the dashboards agree."""
+they are from the metrics service, so the workbook and the dashboards agree. Every cell is
+written by `_put`, so text (anything a user typed) is always a text cell, never a formula."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -27,6 +29,29 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 PERCENT = "0.0%"
 NUMBER = "#,##0"
 DECIMAL = "#,##0.0"
+# Text that Excel or LibreOffice may take for a formula once the cell is edited or the text
+# pasted elsewhere (a tab or a line break can hide such a start; a carriage return is a line
+# feed by then, see `_put`); docs/security.md, "Spreadsheets".
+FORMULA_START = ("=", "+", "-", "@", "\t", "\n")
+
+
+def _put(sheet: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """The only way a value enters a workbook here. openpyxl stores a string that starts with
+    "=" as a formula and "#N/A" and its like as an error, so a string is typed as text
+    whatever it holds. A string that would turn into a formula when someone edits the cell
+    also gets Excel's quote prefix (shown in the formula bar only, never in the value), so it
+    stays text after an edit. Line ends become line feeds, Excel's line break in a cell:
+    without lxml openpyxl writes a carriage return bare and every XML reader turns it into a
+    line feed anyway, so this makes the file the same whichever writer openpyxl picks.
+    Numbers and dates keep openpyxl's own types."""
+    if isinstance(value, str):
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    cell: Cell = sheet.cell(row=row, column=column, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(FORMULA_START):
+            cell.quotePrefix = True
+    return cell
 
 
 def _sheet_title(text: str, taken: set[str]) -> str:
@@ -42,10 +67,8 @@ def _sheet_title(text: str, taken: set[str]) -> str:
 
 def _titled(book: Workbook, name: str, title: str, subtitle: str, taken: set[str]) -> Worksheet:
     sheet = book.create_sheet(_sheet_title(name, taken))
-    sheet["A1"] = title
-    sheet["A1"].font = Font(bold=True, size=13)
-    sheet["A2"] = subtitle
-    sheet["A2"].font = Font(italic=True)
+    _put(sheet, 1, 1, title).font = Font(bold=True, size=13)
+    _put(sheet, 2, 1, subtitle).font = Font(italic=True)
     return sheet
 
 
@@ -53,15 +76,15 @@ def _table(sheet: Worksheet, *, top: int, headings: Sequence[str], rows: Iterabl
            widths: Sequence[float], formats: Sequence[str | None] | None = None) -> int:
     """A bordered table with a grey heading row; returns the row after it."""
     for column, (heading, width) in enumerate(zip(headings, widths, strict=True), start=1):
-        cell = sheet.cell(row=top, column=column, value=heading)
+        cell = _put(sheet, top, column, heading)
         cell.font, cell.fill, cell.border = Font(bold=True), HEAD_FILL, BOX
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
         sheet.column_dimensions[get_column_letter(column)].width = width
     row_number = top
     for row_number, values in enumerate(rows, start=top + 1):
         for column, value in enumerate(values, start=1):
-            cell = sheet.cell(row=row_number, column=column,
-                              value=None if value is None or value != value else value)
+            cell = _put(sheet, row_number, column,
+                        None if value is None or value != value else value)
             cell.border, cell.alignment = BOX, WRAP
             if formats and formats[column - 1]:
                 cell.number_format = formats[column - 1]
@@ -83,13 +106,13 @@ def _header_lines(sheet: Worksheet, form: MonitoringForm | EvaluationForm) -> in
     """Agency, SOP identity and period under the sheet title; returns the next free row."""
     row = 3
     for line in form.sop.identity.instansi:
-        sheet.cell(row=row, column=1, value=line).font = Font(bold=True)
+        _put(sheet, row, 1, line).font = Font(bold=True)
         row += 1
     for label, value in (("Nama SOP", form.sop.name),
                          ("Nomor SOP", form.sop.identity.nomor_sop or "-"),
                          ("Periode", form.period.label)):
-        sheet.cell(row=row, column=1, value=label)
-        sheet.cell(row=row, column=2, value=value)
+        _put(sheet, row, 1, label)
+        _put(sheet, row, 2, value)
         row += 1
     return row + 1
 
@@ -123,7 +146,7 @@ def monitoring_workbook(forms: Sequence[MonitoringForm]) -> bytes:
                             if saved else "draf dari data pelaksanaan"), taken)
         row = 3
         for line in first.sop.identity.instansi:
-            sheet.cell(row=row, column=1, value=line).font = Font(bold=True)
+            _put(sheet, row, 1, line).font = Font(bold=True)
             row += 1
         after = _table(
             sheet, top=row + 1,
@@ -137,7 +160,7 @@ def monitoring_workbook(forms: Sequence[MonitoringForm]) -> bytes:
                   for number, form in enumerate(forms, start=1)),
             widths=(6, 40, 20, 18, 48, 40, 10, 11, 12),
             formats=(None, None, None, None, None, None, None, PERCENT, PERCENT))
-        sheet.cell(row=after + 1, column=2, value=_threshold_line(first))
+        _put(sheet, after + 1, 2, _threshold_line(first))
     for number, form in enumerate(forms, start=1):
         sheet, top = _form_sheet(book, form, f"Lampiran Tabel 7 nomor {number}: penilaian per "
                                              "langkah", taken)
@@ -151,7 +174,7 @@ def monitoring_workbook(forms: Sequence[MonitoringForm]) -> bytes:
                    row.measured.compliance, row.measured.returns] for row in form.rows),
             widths=(6, 50, 18, 40, 34, 10, 11, 11, 11, 12),
             formats=(None, None, None, None, None, None, NUMBER, NUMBER, PERCENT, NUMBER))
-        sheet.cell(row=after + 1, column=2, value=_threshold_line(form))
+        _put(sheet, after + 1, 2, _threshold_line(form))
     return _bytes(book)
 
 
@@ -172,9 +195,8 @@ def evaluation_workbook(forms: Sequence[EvaluationForm]) -> bytes:
                   for number, (key, label) in enumerate(CRITERIA, start=1)),
             widths=(6, 55, 8, 8, 60))
         if form.conclusion:
-            sheet.cell(row=after + 1, column=2, value="Kesimpulan dan rekomendasi").font = \
-                Font(bold=True)
-            sheet.cell(row=after + 2, column=2, value=form.conclusion).alignment = WRAP
+            _put(sheet, after + 1, 2, "Kesimpulan dan rekomendasi").font = Font(bold=True)
+            _put(sheet, after + 2, 2, form.conclusion).alignment = WRAP
     return _bytes(book)
 
 

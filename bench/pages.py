@@ -1,7 +1,8 @@
 """Page timings in headless Chromium: navigation until the page's title is shown and the
 script has stopped running (Streamlit's own "notRunning" state), cold (first load on a
-freshly started server, nothing cached) and warm (reloads, median), and the server's peak
-memory."""
+freshly started server, nothing in the process's memory) and warm (reloads, median), the
+load right after a step is recorded (the kept history catches up with one case), every page
+of the Kadis's sidebar warm, and the server's peak memory."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ from services.demo import DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in_here, start_server, wait_for_app_run
 
 PAGES = [("Dasbor Kepatuhan", "dasbor?periode=2026"), ("Hambatan", "hambatan?periode=2026")]
+SIDEBAR = [("Dasbor Kepatuhan", "dasbor"), ("Hambatan", "hambatan"),
+           ("Laporan Monitoring & Evaluasi SOP", "laporan"), ("Progres SOP", "progres"),
+           ("Antrean per Pelaksana", "antrean"), ("Tugas Saya", "tugas"),
+           ("Mulai Kasus", "mulai"), ("Kasus", "kasus"), ("Katalog SOP", "katalog"),
+           ("Akun Saya", "akun")]
 
 
 def _load(page: Page, url: str, title: str) -> float:
@@ -63,11 +69,69 @@ def measure(database_url: str, *, warm_runs: int = 5) -> list[dict[str, Any]]:
                     _wait_for_login_cookie(page)
                     cold = _load(page, f"{server.url}/{path}", title)
                     warm = [_load(page, f"{server.url}/{path}", title) for _ in range(warm_runs)]
+                    after_write = []
+                    for _ in range(warm_runs):
+                        _record_a_step(database_url)
+                        after_write.append(_load(page, f"{server.url}/{path}", title))
                     results.append({"page": title, "cold_s": cold, "warm": warm,
                                     "warm_s": statistics.median(warm),
+                                    "after_write_s": statistics.median(after_write),
                                     "server_peak_mb": _peak_rss_mb(server.process.pid)})
                     page.context.close()
                 finally:
                     server.stop()
         browser.close()
     return results
+
+
+def measure_sidebar(database_url: str, *, warm_runs: int = 3) -> list[dict[str, Any]]:
+    """Every page of the Kadis's sidebar, warm (after one load of each), on one server."""
+    results = []
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as work:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        server = start_server(database_url, Path(work) / "streamlit.log", {})
+        try:
+            page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+            page.goto(f"{server.url}/akun")
+            wait_for_app_run(page)
+            log_in_here(page, "kadis", DEMO_PASSWORD)
+            page.get_by_role("heading", name="Akun Saya").wait_for(state="visible")
+            _wait_for_login_cookie(page)
+            for title, path in SIDEBAR:
+                _load(page, f"{server.url}/{path}", title)
+            for title, path in SIDEBAR:
+                warm = [_load(page, f"{server.url}/{path}", title) for _ in range(warm_runs)]
+                results.append({"page": title, "warm_s": statistics.median(warm)})
+        finally:
+            server.stop()
+            browser.close()
+    return results
+
+
+def _record_a_step(database_url: str) -> None:
+    """One step of a running case, completed (or decided) now, through the services."""
+    from sqlalchemy import select
+
+    from db.engine import make_engine, write_session
+    from db.models import Case
+    from services.accounts import SYSTEM
+    from services.cases import step_form
+    from services.clock import utcnow
+    from services.workflow import engine as wf
+    from services.workflow.model import Performer, StepKind
+
+    engine = make_engine(database_url)
+    try:
+        with write_session(engine) as session:
+            for case_id in session.scalars(select(Case.id).where(Case.status == "active")
+                                           .order_by(Case.id.desc()).limit(50)):
+                form = step_form(session, actor=SYSTEM, case_id=case_id)
+                if form is None or form.multi_unit:
+                    continue
+                kind: StepKind = "approve" if form.approve_seq is not None else "complete"
+                wf.record_step(session, actor=SYSTEM, case_id=case_id, kind=kind, seq=form.seq,
+                               at=utcnow(), performer=Performer.UNKNOWN, now=utcnow())
+                return
+        raise RuntimeError("no running case to record a step on")
+    finally:
+        engine.dispose()

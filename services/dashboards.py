@@ -9,6 +9,7 @@ chooses the rows and the grouping: by SOP, month, step, role, unit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -95,8 +96,18 @@ def compliance_by_sop(state: Snapshot, *, period: PeriodChoice) -> pd.DataFrame:
     return table.sort_values("compliance", na_position="last", kind="stable").reset_index(drop=True)
 
 
+# WIB has one offset all year (no daylight saving), so a month is found by arithmetic.
+WIB_OFFSET_NS = int((datetime(2000, 1, 1, tzinfo=WIB).utcoffset() or timedelta(0))
+                    .total_seconds()) * 10**9
+
+
 def _month_of(instants: pd.Series) -> pd.Series:
-    return pd.to_datetime(instants, utc=True).dt.tz_convert(WIB).dt.strftime("%Y-%m")
+    """"2026-07": the WIB month of each instant (epoch ns), without a date object per row."""
+    months = (instants.to_numpy() + WIB_OFFSET_NS).astype("datetime64[ns]").astype(
+        "datetime64[M]")
+    unique, inverse = np.unique(months, return_inverse=True)
+    names = np.array([str(month) for month in unique], dtype=object)
+    return pd.Series(names[inverse], index=instants.index, dtype=object)
 
 
 def _ended_in_months(state: Snapshot, months: list[PeriodChoice]) -> pd.DataFrame:

@@ -286,7 +286,9 @@ class _Simulator:
             case.done = True
             return False
         recorder = performer
-        if performer and kind != "start" and self.rng.random() < ON_BEHALF_CHANCE:
+        # A cancellation is its decider's own act (only they, or whoever started the case,
+        # may cancel), so it is never recorded on someone's behalf.
+        if performer and kind not in ("start", "cancel") and self.rng.random() < ON_BEHALF_CHANCE:
             recorder = self._who("Fungsional")
         self.events.append(LogEvent(
             line=len(self.events) + 2, case_ref=case.ref, sop_code=case.plan.code,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,8 @@ CATALOG_DIR = REPO_ROOT / "sops"
 POSTGRES_ENV = "PANTAU_TEST_POSTGRES_URL"
 # Real users get bcrypt's default cost; tests hash hundreds of passwords.
 os.environ.setdefault("PANTAU_BCRYPT_ROUNDS", "4")
+# The kept history of each test database goes to a folder of this run, not to data/cache.
+os.environ.setdefault("PANTAU_CACHE_DIR", tempfile.mkdtemp(prefix="pantau-cache-"))
 
 
 class SqliteDatabases:

@@ -1,16 +1,16 @@
 """The pages' data: the history kept per data version, and its state at any instant.
 
 The history (every visit and case, durations of ended visits) does not depend on the time of
-day, only on what is recorded, so it is kept per data version (services.metrics.data_version,
-read on every run): a step recorded in any app process changes the version and the next rerun
-anywhere recomputes. The state at an instant (ages, SLA states, pending items) is derived
-from it on every run, so ages are always current and a past period shows its own end.
+day, only on what is recorded, so it is kept (services.history_cache) and stamped with the
+data version read on every run: a step recorded in any app process changes the version, and
+the next rerun anywhere reads just the cases that changed. The state at an instant (ages, SLA
+states, pending items) is derived from it on every run, so ages are always current and a past
+period shows its own end.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import streamlit as st
 
@@ -18,22 +18,24 @@ from db.engine import database_url, read_session
 from services.access import readable_state
 from services.accounts import Actor
 from services.clock import utcnow
-from services.metrics import History, Snapshot, data_version, period_as_of, read_history, snapshot
+from services.history_cache import HistoryCache, cache_directory
+from services.metrics import History, Snapshot, period_as_of, snapshot
 from services.periods import PeriodChoice
 from ui.runtime import engine
 
 
-@st.cache_resource(max_entries=2, show_spinner="Menghitung ulang angka dari data terbaru ...")
-def _history(url: str, version: tuple[Any, ...]) -> History:
-    with read_session(engine()) as session:
-        return read_history(session)
+@st.cache_resource(show_spinner=False)
+def _cache(url: str) -> HistoryCache:
+    return HistoryCache(url=url, directory=cache_directory(url))
 
 
 def cached_history() -> History:
     """Every visit and case, as of the latest write. Shared by every session of this process:
     treat it as read-only."""
-    with read_session(engine()) as session:
-        return _history(database_url(), data_version(session))
+    # Shown only when it takes a while (a full read after a calendar or catalog change).
+    with st.spinner("Menghitung ulang angka dari data terbaru ..."), \
+            read_session(engine()) as session:
+        return _cache(database_url()).history(session)
 
 
 def state_at(as_of: datetime, *, actor: Actor) -> Snapshot:

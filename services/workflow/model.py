@@ -145,7 +145,8 @@ def decision_source(step: StepPlan, by: Attribution, *, source: str | None,
     altogether (the admin setting `decisions_on_behalf`). A decision recorded by its own
     decider needs neither."""
     recorder = by.recorder
-    if recorder is None or by.performer == recorder:
+    # The system (the command line) and imported history have no account to hold to it.
+    if recorder is None or recorder.user_id is None or by.performer == recorder:
         return None
     if not allowed:
         raise PermissionDenied(f"Keputusan langkah {step.label} dicatat sendiri oleh {step.role}: "

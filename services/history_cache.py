@@ -1,0 +1,214 @@
+"""The history (services.metrics.History), kept between page runs, processes and commands
+(docs/metrics.md, "Speed").
+
+Reading every visit and case from the database costs seconds on a million events; almost all
+of it is the database handing over rows. So the history is kept:
+
+- in memory, per process: the pages reuse it on every run;
+- on disk (Feather files under PANTAU_CACHE_DIR, by default `data/cache/`), so a new app
+  process or a `manage.py metrics` starts from it instead of the database.
+
+Both are stamped with `metrics.data_version`. When only new events were recorded since the
+stamp (every write records one), only their cases are read again and spliced in: a step
+recorded costs the next page a few milliseconds, not a full read. Anything else in the stamp
+(the calendar, the catalog, the users' units) changes a figure everywhere, so the history is
+read again in full. `tests/db/test_history_cache.py` checks that the spliced history equals a
+full read after random writes, corrections, cancellations and calendar changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.engine import REPO_ROOT
+from db.models import Case, Event, Role, Sop
+from services.calendar import WorkingCalendar, load_calendar_settings
+from services.metrics import (
+    NAT,
+    OUTCOMES,
+    History,
+    data_version,
+    read_catalog,
+    read_history,
+)
+
+CACHE_DIR_ENV = "PANTAU_CACHE_DIR"
+_FRAMES = ("ended", "running", "cases", "units")
+_FORMAT = 1  # bump when the frames' columns change: older files are then read again in full
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a history was read from: the data version, split into the newest event and the
+    rest (a change in the rest means a full read)."""
+
+    last_event_id: int
+    rest: tuple[Any, ...]
+
+    @classmethod
+    def of(cls, session: Session) -> Stamp:
+        version = data_version(session)
+        return cls(last_event_id=int(version[0] or 0), rest=tuple(_plain(v) for v in version[1:]))
+
+
+def _plain(value: Any) -> Any:
+    """A version component as JSON keeps it (instants as text, sums as numbers), so stamps
+    compare equal after a round trip through the disk."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+class HistoryCache:
+    """One database's history, refreshed on demand; safe to share between threads."""
+
+    def __init__(self, *, url: str, directory: Path | None = None) -> None:
+        self.url = url
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._history: History | None = None
+        self._stamp: Stamp | None = None
+
+    def history(self, session: Session) -> History:
+        """The history as of the latest write."""
+        stamp = Stamp.of(session)
+        with self._lock:
+            if self._history is None and self.directory is not None:
+                self._history, self._stamp = _load(self.directory, session)
+            if self._history is None or self._stamp is None or self._stamp.rest != stamp.rest:
+                self._history, self._stamp = read_history(session), stamp
+                self._save()
+            elif self._stamp.last_event_id != stamp.last_event_id:
+                self._history = _spliced(self._history, session,
+                                         since_event_id=self._stamp.last_event_id)
+                self._stamp = stamp
+                self._save()
+            return self._history
+
+    def _save(self) -> None:
+        if self.directory is not None and self._history is not None and self._stamp is not None:
+            _store(self.directory, self._history, self._stamp)
+
+
+def cache_directory(url: str) -> Path:
+    """Where the history of the database at `url` is kept on disk."""
+    base = Path(os.environ.get(CACHE_DIR_ENV) or REPO_ROOT / "data" / "cache")
+    return base / sha256(url.encode()).hexdigest()[:16]
+
+
+# --- splicing in the cases that changed -------------------------------------------------------
+
+
+def _spliced(history: History, session: Session, *, since_event_id: int) -> History:
+    changed = np.array(sorted(session.scalars(
+        select(Event.case_id).where(Event.id > since_event_id).distinct())), dtype=np.int64)
+    if not len(changed):
+        return history
+    fresh = read_history(session, calendar=history.calendar,
+                         cases_where=Case.id.in_([int(c) for c in changed]))
+    gone_visits = np.concatenate([
+        history.ended.loc[history.ended["case_id"].isin(changed), "visit_id"].to_numpy(),
+        history.running.loc[history.running["case_id"].isin(changed), "visit_id"].to_numpy()])
+
+    def keep(frame: pd.DataFrame, column: str, drop: np.ndarray) -> pd.DataFrame:
+        return frame[~frame[column].isin(drop)]
+
+    return replace(
+        history,
+        ended=_joined(keep(history.ended, "case_id", changed), fresh.ended),
+        running=_joined(keep(history.running, "case_id", changed), fresh.running),
+        cases=_joined(keep(history.cases, "case_id", changed), fresh.cases),
+        units=_joined(keep(history.units, "visit_id", gone_visits), fresh.units),
+        last_ns=max(history.last_ns, fresh.last_ns),
+    )
+
+
+def _joined(kept: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:
+    joined = pd.concat([kept, fresh], ignore_index=True)
+    for column in kept.columns:
+        ours, theirs = kept[column].dtype, fresh[column].dtype
+        if isinstance(ours, pd.CategoricalDtype) and isinstance(theirs, pd.CategoricalDtype):
+            # Both list every SOP (or role) by name, sorted; an empty frame may list none.
+            wider = theirs if len(theirs.categories) >= len(ours.categories) else ours
+            joined[column] = joined[column].astype(wider)
+    return joined
+
+
+# --- on disk ------------------------------------------------------------------------------------
+
+
+def _store(directory: Path, history: History, stamp: Stamp) -> None:
+    """Frames into a new folder, then one rename of the pointer: a reader in another process
+    sees the old history or the new one, never half of each."""
+    directory.mkdir(parents=True, exist_ok=True)
+    folder = directory / f"v-{uuid.uuid4().hex}"
+    folder.mkdir()
+    for name in _FRAMES:
+        frame: pd.DataFrame = getattr(history, name)
+        frame.reset_index(drop=True).to_feather(folder / f"{name}.feather")
+    (folder / "stamp.json").write_text(json.dumps({
+        "format": _FORMAT, "last_event_id": stamp.last_event_id, "rest": list(stamp.rest),
+        "last_ns": int(history.last_ns)}))
+    pointer = directory / f"current.{uuid.uuid4().hex}"
+    pointer.write_text(folder.name)
+    previous = _current(directory)
+    os.replace(pointer, directory / "current")
+    if previous is not None and previous != folder:
+        _remove(previous)
+
+
+def _current(directory: Path) -> Path | None:
+    try:
+        name = (directory / "current").read_text().strip()
+    except OSError:
+        return None
+    folder = directory / name
+    return folder if folder.is_dir() else None
+
+
+def _remove(folder: Path) -> None:
+    for child in folder.iterdir():
+        child.unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # another process is reading it; the next store removes it
+
+
+def _load(directory: Path, session: Session) -> tuple[History | None, Stamp | None]:
+    """The history last stored, or (None, None) when there is none (or it cannot be read)."""
+    folder = _current(directory)
+    if folder is None:
+        return None, None
+    try:
+        meta = json.loads((folder / "stamp.json").read_text())
+        if meta.get("format") != _FORMAT:
+            return None, None
+        frames = {name: pd.read_feather(folder / f"{name}.feather") for name in _FRAMES}
+    except (OSError, ValueError):
+        return None, None
+    # An empty frame comes back without the categories it was stored with.
+    names = {"sop_code": sorted(session.scalars(select(Sop.code))),
+             "role": sorted(session.scalars(select(Role.name))), "outcome": list(OUTCOMES)}
+    for frame in frames.values():
+        for column, categories in names.items():
+            if column in frame.columns and not len(frame[column].cat.categories):
+                frame[column] = frame[column].astype(
+                    pd.CategoricalDtype(pd.Index(categories, dtype="str")))
+    history = History(**frames, catalog=read_catalog(session),
+                      calendar=WorkingCalendar(load_calendar_settings(session)),
+                      last_ns=int(meta.get("last_ns", NAT)))
+    return history, Stamp(last_event_id=int(meta["last_event_id"]), rest=tuple(meta["rest"]))

@@ -1,0 +1,121 @@
+"""The kept history (services/history_cache.py) equals a full read of the database after
+random writes, corrections, cancellations and calendar changes, in memory and from disk."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+
+from db.engine import read_session, write_session
+from db.models import Case
+from services.accounts import SYSTEM
+from services.calendar_admin import add_holiday
+from services.history_cache import HistoryCache
+from services.metrics import History, read_history
+from services.workflow import engine as wf
+from services.workflow.model import Performer
+from tests.db.test_workflow_engine import start
+from tests.organisation import NOW, Organisation, wib
+
+KEYS = {"ended": "visit_id", "running": "visit_id", "cases": "case_id",
+        "units": ["visit_id", "unit_id"]}
+
+
+def same_history(kept: History, full: History) -> None:
+    for name, key in KEYS.items():
+        ours = getattr(kept, name).sort_values(key).reset_index(drop=True)
+        theirs = getattr(full, name).sort_values(key).reset_index(drop=True)
+        pd.testing.assert_frame_equal(ours, theirs, check_like=False, obj=name)
+    assert kept.last_ns == full.last_ns
+
+
+def _step(org: Organisation, rng: random.Random, at) -> str:  # type: ignore[no-untyped-def]
+    """One random write: advance, return, cancel or correct an open case; or start one."""
+    with read_session(org.engine) as session:
+        open_cases = list(session.scalars(select(Case.id).where(Case.status == "active")))
+    if not open_cases or rng.random() < 0.2:
+        start(org, at=at, title=f"Kasus {rng.randrange(10_000)}")
+        return "start"
+    case_id = rng.choice(open_cases)
+    with write_session(org.engine) as session:
+        form = wf._state(session, session.get(Case, case_id), wf.load_plan(  # noqa: SLF001
+            session, version_id=session.get(Case, case_id).sop_version_id))
+        visit = form.open_visit
+        assert visit is not None
+        step, kadis = visit.step, SYSTEM
+        roll = rng.random()
+        if roll < 0.08:
+            wf.cancel_case(session, actor=kadis, case_id=case_id, at=at, reason="Tidak jadi",
+                           now=NOW)
+            return "cancel"
+        if roll < 0.16 and form.last_event_no > 1:
+            wf.correct_event(session, actor=kadis, case_id=case_id,
+                             event_no=form.last_event_no, reason="Salah ketik",
+                             occurred_at=at - timedelta(minutes=rng.randrange(1, 4)), now=NOW)
+            return "correct"
+        if step.is_decision:
+            kind = "return" if roll < 0.4 else "approve"
+        else:
+            kind = "complete"
+        unit = None
+        if step.multi_unit:
+            unit = session.get(wf.Unit, next(iter(visit.units_pending))).code
+        wf.record_step(session, actor=kadis, case_id=case_id, kind=kind, seq=step.seq, at=at,
+                       performer=Performer.UNKNOWN, unit_code=unit,
+                       note="Perlu diperbaiki" if kind == "return" else None, now=NOW)
+        return kind
+
+
+def test_the_kept_history_equals_a_full_read_after_every_kind_of_write(
+        org: Organisation, tmp_path: Path) -> None:
+    rng = random.Random(2026)
+    url = str(org.engine.url)
+    kept = HistoryCache(url=url, directory=tmp_path / "cache")
+    done: list[str] = []
+    at = wib(2026, 3, 2, 8)
+    for round_ in range(40):
+        at += timedelta(minutes=rng.randrange(5, 600))
+        done.append(_step(org, rng, at))
+        if round_ % 13 == 12:  # a new holiday changes every duration after it
+            with write_session(org.engine) as session:
+                add_holiday(session, actor=SYSTEM, day=date(2026, 3, 2) + timedelta(days=round_),
+                            name="Cuti bersama", now=NOW)
+            done.append("holiday")
+        with read_session(org.engine) as session:
+            full = read_history(session)
+            same_history(kept.history(session), full)
+    with read_session(org.engine) as session:
+        full = read_history(session)
+        # a new process starts from the disk, and catches up from there
+        same_history(HistoryCache(url=url, directory=tmp_path / "cache").history(session), full)
+    assert {"start", "complete", "approve", "return", "cancel", "correct", "holiday"} <= set(done)
+
+
+def test_only_the_cases_that_changed_are_read_again(org: Organisation, tmp_path: Path,
+                                                    monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import services.history_cache as module
+
+    first = start(org).case_id
+    start(org, title="Kasus kedua")
+    kept = HistoryCache(url=str(org.engine.url), directory=None)
+    with read_session(org.engine) as session:
+        kept.history(session)
+    reads: list[object] = []
+    real = module.read_history
+
+    def counting(session, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(kwargs.get("cases_where"))
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(module, "read_history", counting)
+    with write_session(org.engine) as session:
+        wf.record_step(session, actor=SYSTEM, case_id=first, kind="complete", seq=1,
+                       at=wib(2026, 3, 2, 9), performer=Performer.UNKNOWN, now=NOW)
+    with read_session(org.engine) as session:
+        kept.history(session)
+        kept.history(session)  # nothing new: nothing read
+    assert len(reads) == 1 and reads[0] is not None  # one partial read, of the changed case

@@ -61,8 +61,9 @@ def cmd_sops(args: argparse.Namespace) -> int:
     if not entries:
         print("Katalog kosong: jalankan `python manage.py init`.")
     for entry in entries:
+        origin = "  (diterbitkan di aplikasi)" if entry.origin == "app" else ""
         print(f"{entry.sop.code:<28} v{entry.version}  {len(entry.sop.steps):>2} langkah  "
-              f"{entry.sop.name}")
+              f"{entry.sop.name}{origin}")
     return 0
 
 

@@ -10,7 +10,7 @@ perform nothing, cells merged across and down, and a row of column numbers under
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import count
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from docx.document import Document as DocumentObject
 from docx.oxml import parse_xml
 from docx.table import Table, _Cell
 
-from services.catalog.definition import SopDef, StepDef
+from services.catalog.definition import Identity, SopDef, StepDef
 
 _DECLARATIONS = (
     'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
@@ -249,3 +249,15 @@ def write_sop_docx(sop: SopDef, path: Path, *, style: Style | None = None,
                      written_targets=written_targets, unmarked=set(unmarked))
     document.save(str(path))
     return path
+
+
+def surat_keluar(curated: SopDef) -> SopDef:
+    """A new SOP of another unit, built from the first four steps of `curated`
+    (penyusunan-lkj), with a Pelaksana that is not a role yet and a decision."""
+    lanes = ("Kasubbag Umum", "Sekretaris", "Kadis")
+    roles = ["Kasubbag Umum", "Kasubbag Umum", "Sekretaris", "Kadis"]
+    steps = tuple(replace(step, role=roles[index], decision=None, multi_unit=False)
+                  for index, step in enumerate(curated.steps[:4]))
+    return SopDef(code="surat-keluar", name="Surat Keluar", lanes=lanes, steps=steps,
+                  identity=Identity(instansi=("PEMERINTAH PROVINSI KALIMANTAN BARAT",
+                                              "BIDANG PENGEMBANGAN KOLEKSI")))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from db.engine import read_session, write_session
 from db.models import Case, Role, SopVersion, Unit
 from services.bootstrap import initialise
-from services.catalog.definition import Identity, SopDef
+from services.catalog.definition import SopDef
 from services.catalog.publish import (
     apply_edits,
     editable_steps,
@@ -26,22 +26,14 @@ from services.catalog.yaml_io import read_sop_file
 from services.errors import InvalidInput, PermissionDenied
 from services.workflow import engine as wf
 from tests.conftest import CATALOG_DIR
-from tests.docx_builder import write_sop_docx
+from tests.docx_builder import surat_keluar, write_sop_docx
 from tests.organisation import NOW, Organisation, wib
 
 LKJ = read_sop_file(CATALOG_DIR / "penyusunan-lkj.yaml")
 
 
 def _surat_keluar() -> SopDef:
-    """A new SOP of another unit, with a Pelaksana that is not a role yet."""
-    lanes = ("Kasubbag Umum", "Sekretaris", "Kadis")
-    roles = ["Kasubbag Umum", "Kasubbag Umum", "Sekretaris", "Kadis"]
-    steps = tuple(replace(step, role=roles[index % 4]) for index, step in
-                  enumerate(LKJ.steps[:4]))
-    steps = tuple(replace(s, decision=None, multi_unit=False) for s in steps)
-    return SopDef(code="surat-keluar", name="Surat Keluar", lanes=lanes, steps=steps,
-                  identity=Identity(instansi=("PEMERINTAH PROVINSI KALIMANTAN BARAT",
-                                              "BIDANG PENGEMBANGAN KOLEKSI")))
+    return surat_keluar(LKJ)
 
 
 def _upload(sop: SopDef, tmp_path: Path) -> SopDef:

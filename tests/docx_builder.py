@@ -10,7 +10,7 @@ perform nothing, cells merged across and down, and a row of column numbers under
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 
@@ -19,7 +19,8 @@ from docx.document import Document as DocumentObject
 from docx.oxml import parse_xml
 from docx.table import Table, _Cell
 
-from services.catalog.definition import Identity, SopDef, StepDef
+from services.catalog.definition import Decision, Identity, SopDef, StepDef
+from services.catalog.waktu import parse_waktu
 
 _DECLARATIONS = (
     'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
@@ -251,13 +252,24 @@ def write_sop_docx(sop: SopDef, path: Path, *, style: Style | None = None,
     return path
 
 
-def surat_keluar(curated: SopDef) -> SopDef:
-    """A new SOP of another unit, built from the first four steps of `curated`
-    (penyusunan-lkj), with a Pelaksana that is not a role yet and a decision."""
-    lanes = ("Kasubbag Umum", "Sekretaris", "Kadis")
-    roles = ["Kasubbag Umum", "Kasubbag Umum", "Sekretaris", "Kadis"]
-    steps = tuple(replace(step, role=roles[index], decision=None, multi_unit=False)
-                  for index, step in enumerate(curated.steps[:4]))
-    return SopDef(code="surat-keluar", name="Surat Keluar", lanes=lanes, steps=steps,
+def surat_keluar() -> SopDef:
+    """A new SOP of another unit, with a Pelaksana that is not a role yet and a decision."""
+    rows = [
+        ("Kasubbag Umum", "Menyusun konsep surat keluar dan menyerahkannya kepada Sekretaris",
+         "Disposisi", "30 Menit", "Konsep surat", None),
+        ("Sekretaris", "Memeriksa konsep surat, jika tidak setuju dikembalikan kepada Kasubbag "
+         "Umum untuk diperbaiki, jika setuju diparaf dan diserahkan kepada Kadis",
+         "Konsep surat", "30 Menit", "Konsep surat yang sudah diparaf", Decision(3, 1)),
+        ("Kadis", "Menandatangani surat dan menyerahkannya kepada Kasubbag Umum",
+         "Konsep surat yang sudah diparaf", "15 Menit", "Surat yang sudah ditandatangani", None),
+        ("Kasubbag Umum", "Memberi nomor, mengagendakan dan mengirim surat",
+         "Surat yang sudah ditandatangani", "1 hari", "Surat terkirim", None),
+    ]
+    steps = tuple(
+        StepDef(seq=seq, label=str(seq), activity=activity, role=role, kelengkapan=kelengkapan,
+                waktu=waktu, target=parse_waktu(waktu), output=output, decision=decision)
+        for seq, (role, activity, kelengkapan, waktu, output, decision) in enumerate(rows, 1))
+    return SopDef(code="surat-keluar", name="Surat Keluar",
+                  lanes=("Kasubbag Umum", "Sekretaris", "Kadis"), steps=steps,
                   identity=Identity(instansi=("PEMERINTAH PROVINSI KALIMANTAN BARAT",
                                               "BIDANG PENGEMBANGAN KOLEKSI")))

@@ -32,10 +32,6 @@ from tests.organisation import NOW, Organisation, wib
 LKJ = read_sop_file(CATALOG_DIR / "penyusunan-lkj.yaml")
 
 
-def _surat_keluar() -> SopDef:
-    return surat_keluar(LKJ)
-
-
 def _upload(sop: SopDef, tmp_path: Path) -> SopDef:
     path = write_sop_docx(sop, tmp_path / f"{sop.code}.docx")
     (read,) = read_upload(name=path.name, data=path.read_bytes())
@@ -44,7 +40,7 @@ def _upload(sop: SopDef, tmp_path: Path) -> SopDef:
 
 def test_a_new_sop_needs_its_new_pelaksana_confirmed_then_creates_role_and_unit(
         org: Organisation, tmp_path: Path) -> None:
-    sop = _upload(_surat_keluar(), tmp_path)
+    sop = _upload(surat_keluar(), tmp_path)
     with read_session(org.engine) as session:
         plan = review(session, sop=sop)
     assert plan.current_version is None and plan.new_roles == ("Kasubbag Umum",)
@@ -68,8 +64,9 @@ def test_a_new_sop_needs_its_new_pelaksana_confirmed_then_creates_role_and_unit(
         assert unit is not None and unit.kind == "bidang"
         listed = {e.sop.code: entry_as_json(e) for e in current_catalog(session)}
     assert entry is not None and entry.origin == "app"
-    assert [s.role for s in entry.sop.steps] == ["Kasubbag Umum", "Kasubbag Umum", "Sekretaris",
-                                                 "Kadis"]
+    assert [s.role for s in entry.sop.steps] == ["Kasubbag Umum", "Sekretaris", "Kadis",
+                                                 "Kasubbag Umum"]
+    assert entry.sop.step(2).decision == surat_keluar().step(2).decision
     assert listed["surat-keluar"]["origin"] == "app"
     assert listed["penyusunan-lkj"]["origin"] == "file"
 
@@ -142,7 +139,7 @@ def _versions(org: Organisation) -> int:
 
 def test_refusals_store_nothing(org: Organisation, tmp_path: Path) -> None:
     before = _versions(org)
-    sop = _upload(_surat_keluar(), tmp_path)
+    sop = _upload(surat_keluar(), tmp_path)
     with pytest.raises(PermissionDenied), write_session(org.engine) as session:
         publish_sop(session, actor=org.actor("sekretaris"), sop=sop,
                     confirmed_roles=("Kasubbag Umum",), now=NOW)

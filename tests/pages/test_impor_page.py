@@ -46,25 +46,25 @@ def _versions(url: str) -> int:
 
 def test_upload_review_edit_publish_then_start_a_case(signed_in, app_database,
                                                       tmp_path: Path) -> None:
-    document = write_sop_docx(surat_keluar(LKJ), tmp_path / "SOP Surat Keluar.docx")
+    document = write_sop_docx(surat_keluar(), tmp_path / "SOP Surat Keluar.docx")
     app = signed_in("admin", "impor")
     assert [t.value for t in app.title] == ["Impor SOP"]
     _upload(app, (document.name, document.read_bytes()))
     assert [h.value for h in app.subheader] == ["Surat Keluar"]
     grid = app.data_editor[0].value
-    assert grid["Pelaksana"].tolist() == ["Kasubbag Umum", "Kasubbag Umum", "Sekretaris", "Kadis"]
-    # The linter's findings sit beside the step they concern: step 1 hands work to a
-    # Fungsional this SOP has no lane for.
-    assert grid.loc[0, "Temuan"] == ("Peringatan: 'Fungsional' (Fungsional) disebut di teks "
-                                     "tetapi bukan lajur SOP ini")
-    assert grid.loc[1, "Temuan"] == ""
+    assert grid["Pelaksana"].tolist() == ["Kasubbag Umum", "Sekretaris", "Kadis", "Kasubbag Umum"]
+    assert grid["T kembali ke"].tolist() == ["–", "1", "–", "–"]  # the diamond of step 2
+    # The linter's findings sit beside the step they concern: step 2 returns the work to a
+    # Kasubbag Umum the text's roles do not know.
+    assert grid.loc[1, "Temuan"].startswith("Peringatan: teks keputusan tidak menyebut")
+    assert grid.loc[0, "Temuan"] == ""
     assert any(tab.label == "SOP baru" for tab in app.tabs)
     assert app.get("graphviz_chart"), "the flowchart is drawn"
     assert "Kasubbag Umum" in app.get("graphviz_chart")[0].proto.spec
 
-    # Edit in place: step 2 takes 45 minutes and step 3 decides, sending "T" back to step 1.
+    # Edit in place: step 1 takes 45 minutes and step 3 decides, sending "T" back to step 1.
     app.session_state[_editor_key(app)] = {
-        "edited_rows": {1: {"Waktu": "45 Menit"}, 2: {"T kembali ke": "1"}},
+        "edited_rows": {0: {"Waktu": "45 Menit"}, 2: {"T kembali ke": "1"}},
         "added_rows": [], "deleted_rows": []}
     run_ok(app)
     assert not app.error, [shown(e) for e in app.error]
@@ -88,7 +88,7 @@ def test_upload_review_edit_publish_then_start_a_case(signed_in, app_database,
         assert session.scalar(select(Role.id).where(Role.name == "Kasubbag Umum"))
         assert session.scalar(select(Unit.id).where(Unit.name == "Bidang Pengembangan Koleksi"))
     assert entry is not None and entry.origin == "app"
-    assert entry.sop.step(2).waktu == "45 Menit"
+    assert entry.sop.step(1).waktu == "45 Menit"
     assert entry.sop.step(3).decision is not None and entry.sop.step(3).decision.return_to == 1
 
     start = signed_in("fungsional", "mulai")
@@ -105,7 +105,7 @@ def test_upload_review_edit_publish_then_start_a_case(signed_in, app_database,
                                   case_id=case.id, kind="complete", seq=1,
                                   performer=Performer.UNKNOWN, at=case.last_event_at,
                                   now=utcnow())
-    assert recorded.next_label == "2" and recorded.next_role == "Kasubbag Umum"
+    assert recorded.next_label == "2" and recorded.next_role == "Sekretaris"
     engine.dispose()
 
 
@@ -163,7 +163,7 @@ def test_a_bad_file_gets_one_message_and_nothing_is_stored(signed_in, app_databa
 
 def test_several_files_each_reviewed_a_bad_one_does_not_stop_the_others(
         signed_in, app_database, tmp_path: Path) -> None:
-    good = write_sop_docx(surat_keluar(LKJ), tmp_path / "surat.docx")
+    good = write_sop_docx(surat_keluar(), tmp_path / "surat.docx")
     app = signed_in("admin", "impor")
     _upload(app, ("rusak.docx", b"x"), (good.name, good.read_bytes()))
     assert len(app.error) == 1 and [h.value for h in app.subheader] == ["Surat Keluar"]

@@ -41,7 +41,7 @@ class SetupNeeded(Exception):
 
 
 _STATUS_TEXT = {"created": "baru", "new_version": "versi baru", "unchanged": "tidak berubah"}
-_TABLE_SUFFIXES = {".txt", ".md", ".csv", ".xlsx"}
+_TABLE_SUFFIXES = {".docx", ".txt", ".md", ".csv", ".xlsx"}
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -61,8 +61,9 @@ def cmd_sops(args: argparse.Namespace) -> int:
     if not entries:
         print("Katalog kosong: jalankan `python manage.py init`.")
     for entry in entries:
+        origin = "  (diterbitkan di aplikasi)" if entry.origin == "app" else ""
         print(f"{entry.sop.code:<28} v{entry.version}  {len(entry.sop.steps):>2} langkah  "
-              f"{entry.sop.name}")
+              f"{entry.sop.name}{origin}")
     return 0
 
 
@@ -249,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     sops.add_argument("--json", action="store_true", help="cetak sebagai JSON")
 
     import_sop = command("import-sop", cmd_import_sop,
-                         "Impor tabel SOP (teks seperti berkas seed, CSV atau XLSX) ke YAML katalog.")
+                         "Impor SOP (dokumen Word .docx, teks seperti berkas seed, CSV atau XLSX) ke "
+                         "YAML katalog.")
     import_sop.add_argument("file", type=Path)
     import_sop.add_argument("--out", type=Path, default=DEFAULT_CATALOG_DIR,
                             help="folder tujuan (bawaan: sops/)")

@@ -52,6 +52,8 @@ EVENT_KINDS = ("start", "begin", "complete", "approve", "return", "cancel", "cor
 HOLIDAY_OVERRIDE_KINDS = ("add", "remove")
 REVIEW_KINDS = ("monitoring", "evaluasi")
 WORK_REGIMES = ("normal", "ramadan")
+# Where a catalog version came from: a reviewed file in sops/, or published on the Impor SOP page.
+SOP_ORIGINS = ("file", "app")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -91,7 +93,8 @@ class Sop(Base):
 
 class SopVersion(Base):
     __tablename__ = "sop_version"
-    __table_args__ = (UniqueConstraint("sop_id", "version"),)
+    __table_args__ = (UniqueConstraint("sop_id", "version"),
+                      CheckConstraint(_in("origin", SOP_ORIGINS), name="origin"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sop_id: Mapped[int] = mapped_column(ForeignKey("sop.id"), index=True)
@@ -103,6 +106,10 @@ class SopVersion(Base):
     identity: Mapped[dict[str, Any]]
     source_path: Mapped[str] = mapped_column(String(300))
     loaded_at: Mapped[datetime]
+    # "app" versions are not undone by the next `init`: a file counts as changed only against
+    # the last version loaded from a file (docs/catalog.md, "Two ways in").
+    origin: Mapped[str] = mapped_column(String(10), default="file", server_default="file")
+    published_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
     sop: Mapped[Sop] = relationship(back_populates="versions")
     lanes: Mapped[list[SopLane]] = relationship(order_by="SopLane.position")

@@ -47,6 +47,8 @@ PAGES: tuple[PageSpec, ...] = (
              admin=True),
     PageSpec("kalender", "Kalender Kerja", ":material/calendar_month:", "Admin",
              roles=frozenset(), admin=True),
+    PageSpec("impor", "Impor SOP", ":material/upload_file:", "Admin", roles=frozenset(),
+             admin=True),
 )
 BY_KEY = {page.key: page for page in PAGES}
 # The first page a role sees; the first match wins for users with several roles.

@@ -25,6 +25,9 @@ class LoadResult:
     status: LoadStatus
 
 
+Origin = Literal["file", "app"]
+
+
 @dataclass(frozen=True)
 class CatalogEntry:
     """The current version of an SOP as stored."""
@@ -33,6 +36,7 @@ class CatalogEntry:
     version: int
     version_id: int
     loaded_at: datetime
+    origin: str = "file"  # "file": sops/*.yaml; "app": published on the Impor SOP page
 
 
 def ensure_roles(session: Session, *, names: Sequence[str]) -> dict[str, Role]:
@@ -46,15 +50,29 @@ def ensure_roles(session: Session, *, names: Sequence[str]) -> dict[str, Role]:
     return existing
 
 
-def load_catalog(session: Session, *, sops: Sequence[SopDef], now: datetime) -> list[LoadResult]:
+def load_catalog(session: Session, *, sops: Sequence[SopDef], now: datetime,
+                 origin: Origin = "file", published_by_user_id: int | None = None,
+                 ) -> list[LoadResult]:
     """Store each definition; a changed one becomes the SOP's next version.
 
-    Runs inside the caller's transaction, so a failure leaves nothing half-loaded.
+    A file counts as changed against the last version loaded from a file, so a version
+    published in the app stays in force through every `init` until the file itself changes
+    (docs/catalog.md, "Two ways in"). Runs inside the caller's transaction, so a failure
+    leaves nothing half-loaded.
     """
-    return [_load_one(session, sop=sop, now=now) for sop in sops]
+    return [_load_one(session, sop=sop, now=now, origin=origin,
+                      published_by_user_id=published_by_user_id) for sop in sops]
 
 
-def _load_one(session: Session, *, sop: SopDef, now: datetime) -> LoadResult:
+def _latest(session: Session, sop_id: int, origin: Origin | None = None) -> SopVersion | None:
+    query = select(SopVersion).where(SopVersion.sop_id == sop_id)
+    if origin is not None:
+        query = query.where(SopVersion.origin == origin)
+    return session.scalar(query.order_by(SopVersion.version.desc()).limit(1))
+
+
+def _load_one(session: Session, *, sop: SopDef, now: datetime, origin: Origin,
+              published_by_user_id: int | None) -> LoadResult:
     content_hash = sop.content_hash()
     stored = session.scalar(select(Sop).where(Sop.code == sop.code))
     if stored is None:
@@ -64,11 +82,12 @@ def _load_one(session: Session, *, sop: SopDef, now: datetime) -> LoadResult:
         status: LoadStatus = "created"
         number = 1
     else:
-        latest = session.scalar(
-            select(SopVersion).where(SopVersion.sop_id == stored.id)
-            .order_by(SopVersion.version.desc()).limit(1)
-        )
-        if latest is not None and latest.content_hash == content_hash:
+        latest = _latest(session, stored.id)
+        compared = [latest]
+        if origin == "file":
+            compared.append(_latest(session, stored.id, "file"))
+        if latest is not None and any(v is not None and v.content_hash == content_hash
+                                      for v in compared):
             return LoadResult(sop.code, latest.version, "unchanged")
         status = "new_version"
         number = (latest.version if latest else 0) + 1
@@ -78,6 +97,7 @@ def _load_one(session: Session, *, sop: SopDef, now: datetime) -> LoadResult:
     version = SopVersion(
         sop_id=stored.id, version=number, name=sop.name, content_hash=content_hash,
         identity=sop.identity.to_dict(), source_path=sop.source[:300], loaded_at=now,
+        origin=origin, published_by_user_id=published_by_user_id,
     )
     session.add(version)
     session.flush()
@@ -132,7 +152,8 @@ def catalog_entry(session: Session, *, code: str) -> CatalogEntry | None:
 
 def _entry(version: SopVersion) -> CatalogEntry:
     return CatalogEntry(sop=_definition(version), version=version.version,
-                        version_id=version.id, loaded_at=version.loaded_at)
+                        version_id=version.id, loaded_at=version.loaded_at,
+                        origin=version.origin)
 
 
 def _definition(version: SopVersion) -> SopDef:
@@ -170,6 +191,7 @@ def entry_as_json(entry: CatalogEntry) -> dict[str, Any]:
         "code": sop.code,
         "name": sop.name,
         "version": entry.version,
+        "origin": entry.origin,
         "lanes": list(sop.lanes),
         "steps": [
             {

@@ -72,6 +72,31 @@ def test_import_sop_writes_yaml_for_every_sop_in_the_seed(tmp_path: Path, empty_
     assert again.returncode == 1 and again.stdout.count("sudah ada") == 5
 
 
+def test_import_sop_reads_a_word_document_into_catalog_yaml(tmp_path: Path,
+                                                           empty_sqlite_url: str) -> None:
+    from services.catalog.yaml_io import read_sop_file
+    from tests.docx_builder import write_sop_docx
+
+    curated = read_sop_file(CATALOG_DIR / "pengumpulan-data-kinerja.yaml")
+    document = write_sop_docx(curated, tmp_path / "SOP Pengumpulan.docx")
+    out = tmp_path / "katalog"
+    result = manage("import-sop", str(document), "--out", str(out), database_url=empty_sqlite_url)
+    assert result.returncode == 0, result.stderr
+    written = read_sop_file(out / "pengumpulan-data-kinerja.yaml")
+    assert [(s.role, s.decision, s.multi_unit) for s in written.steps] == [
+        (s.role, s.decision, s.multi_unit) for s in curated.steps]
+
+
+def test_import_sop_refuses_a_bad_word_file_in_one_line(tmp_path: Path,
+                                                        empty_sqlite_url: str) -> None:
+    fake = tmp_path / "sop.docx"
+    fake.write_text("bukan dokumen", encoding="utf-8")
+    result = manage("import-sop", str(fake), "--out", str(tmp_path), database_url=empty_sqlite_url)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("galat: sop.docx: bukan dokumen Word (.docx). Unggah berkas "
+                                     "yang disimpan sebagai dokumen Word (.docx)")
+
+
 def test_lint_sops_on_the_seed_reports_what_a_reviewer_must_fix(empty_sqlite_url: str) -> None:
     result = manage("lint-sops", str(SEED_FILE), database_url=empty_sqlite_url)
     assert result.returncode == 0, result.stderr

@@ -75,7 +75,8 @@ def test_json_view_of_the_catalog(engine: Engine) -> None:
     with read_session(engine) as session:
         entries = {e.sop.code: entry_as_json(e) for e in current_catalog(session)}
     lkj = entries["penyusunan-lkj"]
-    assert set(lkj) == {"code", "name", "version", "lanes", "steps"}
+    assert set(lkj) == {"code", "name", "version", "origin", "lanes", "steps"}
+    assert lkj["origin"] == "file"
     assert set(lkj["steps"][0]) == {"seq", "label", "activity", "role", "waktu", "target_kind",
                                    "target_minutes", "kelengkapan", "output", "decision"}
     assert lkj["steps"][3]["decision"] == {"approve": 5, "return": 3}

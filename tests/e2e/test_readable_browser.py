@@ -60,7 +60,7 @@ PAGES = {
               "progres?periode=2026", "antrean", "kasus", "kasus?lihat=kunjungan&periode=2026",
               "kasus?lihat=tugas", "kasus?kasus={case}", "katalog", "akun", "tugas", "mulai"],
     "fungsional": ["tugas", "catat?kasus={case}", "mulai", "kasus"],
-    "admin.demo": ["pengguna", "unit", "kalender"],
+    "admin.demo": ["pengguna", "unit", "kalender", "impor"],
 }
 
 

@@ -11,7 +11,9 @@ performer, recorded_by, note. Timestamps are ISO 8601; a naive one means WIB. Th
 
 so an exported log re-imports into an empty database to the same cases and the same metrics.
 An import replays every row through the workflow rules (services.workflow.replay) and either
-stores all of them or nothing; errors name the line as a spreadsheet shows it (header = 1).
+stores all of them or nothing; errors name the line as a spreadsheet shows it (header = 1). The
+CSV is read strictly first (`_read_log`): a quote left open, a row of the wrong width, a NUL
+byte or an oversize field is refused at its row, never merged or stored.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session, aliased
 from db.models import Case, CaseSchedule, Event, Role, Sop, SopVersion, Step, Unit, User, Visit
 from services.accounts import Actor
 from services.formatting import WIB
+from services.workflow.model import MAX_NOTE
 from services.workflow.replay import EVENT_KINDS, LogEvent, LogRejected, ReplayResult, replay
 
 COLUMNS = ("case_id", "sop_code", "sop_version", "step", "event", "timestamp",
@@ -38,6 +41,12 @@ COLUMNS = ("case_id", "sop_code", "sop_version", "step", "event", "timestamp",
 MAX_EVENT_LOG_BYTES = 512 * 1024 * 1024
 _PERIOD = re.compile(r"^periode:\s*(?P<label>.+)$", re.IGNORECASE)
 _SCHEDULE = re.compile(r"^jadwal langkah\s+(?P<seq>\d+):\s*(?P<due>\S+)$", re.IGNORECASE)
+# A step or version number: ASCII digits only ("²".isdigit() holds, and int() refuses it), and
+# short enough for an INTEGER column on both backends.
+_NUMBER = re.compile(r"[0-9]{1,9}")
+# Years a recorded time can have: far outside these a datetime overflows when moved to UTC or
+# WIB, and PostgreSQL would store years before Christ that Python cannot read back.
+FIRST_YEAR, LAST_YEAR = 1900, 9000
 
 Period = tuple[datetime, datetime]
 
@@ -74,8 +83,10 @@ def decode_start_note(text: str) -> tuple[str | None, str | None, dict[int, date
 
 
 def parse_timestamp(text: str) -> datetime:
-    """ISO 8601; a timestamp without an offset is WIB."""
+    """ISO 8601, in the years FIRST_YEAR to LAST_YEAR; a timestamp without an offset is WIB."""
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"year {value.year} out of range")
     return value if value.tzinfo is not None else value.replace(tzinfo=WIB)
 
 
@@ -101,35 +112,126 @@ def _row_of_offset(data: bytes, offset: int) -> int:
     return row
 
 
-def parse_event_csv(data: bytes) -> Iterator[LogEvent]:
-    """The rows of an event-log CSV, checked field by field (a generator: errors come as the
-    bad row is reached, before anything is stored)."""
+def _csv_problem(error: csv.Error) -> str:
+    """What went wrong, in words a spreadsheet user can act on (the csv module's own
+    message is English and names no column)."""
+    text = str(error)
+    if "field larger than field limit" in text:
+        return (f"isi sebuah kolom lebih dari {csv.field_size_limit()} karakter (catatan paling "
+                f"banyak {MAX_NOTE} karakter); biasanya ada tanda kutip (\") yang tidak ditutup. "
+                "Perbaiki atau persingkat isinya.")
+    if "unexpected end of data" in text:
+        return ("tanda kutip (\") dibuka di baris ini tetapi tidak ditutup sampai akhir berkas. "
+                "Tutup tanda kutipnya, atau tulis tanda kutip di dalam teks ganda (\"\").")
+    if "expected after" in text:
+        return ("ada teks tepat setelah tanda kutip penutup (\"); tanda kutip di dalam teks "
+                "ditulis ganda (\"\") dan teks yang memuat koma atau baris baru diapit tanda "
+                "kutip.")
+    return "format CSV rusak; simpan ulang dari aplikasi lembar kerja sebagai CSV UTF-8."
+
+
+def _looks_like_a_row(line: str, position: dict[str, int], width: int) -> bool:
+    """A physical line that is by itself a whole data row (a case and a known event)."""
+    try:
+        cells = next(csv.reader([line.rstrip("\r\n")]), [])
+    except csv.Error:
+        return False
+    return (len(cells) == width and bool(cells[position["case_id"]].strip())
+            and cells[position["event"]].strip().lower() in EVENT_KINDS)
+
+
+class _Tape:
+    """The physical lines the csv reader takes for each record: a record of several lines is
+    a quoted multi-line note, or rows swallowed by a quote left open, and only the lines tell
+    which (the csv module merges them without a word)."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = io.StringIO(text, newline="")
+        self.taken: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._lines:
+            self.taken.append(line)
+            yield line
+
+
+_NUL_PROBLEM = ("baris ini berisi karakter NUL (kode 0) yang tidak dapat disimpan; hapus "
+                "karakter itu (biasanya sisa berkas biner atau salin-tempel yang rusak).")
+
+
+def _read_log(data: bytes) -> tuple[dict[str, int], Iterator[tuple[int, list[str]]]]:
+    """The column positions and the non-empty data rows of an event-log CSV, each numbered as a
+    spreadsheet numbers it (the header is row 1, a quoted multi-line note is one row, an empty
+    line is an empty row), read strictly: Python's csv module alone merges the rows after a
+    quote left open into one field, and hands over NUL bytes and rows of any width."""
     if len(data) > MAX_EVENT_LOG_BYTES:
         raise LogRejected(1, f"berkas lebih dari {MAX_EVENT_LOG_BYTES // (1024 * 1024)} MB.")
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    text = _decode(data)
+    # PostgreSQL cannot store NUL in text; the rows are searched only when the file has one.
+    has_nul = "\x00" in text
+    tape = _Tape(text)
+    reader = csv.reader(tape, strict=True)
     try:
-        header = [column.strip() for column in next(reader)]
-    except StopIteration:
-        raise LogRejected(1, "berkas kosong: baris judul kolom tidak ada.") from None
+        first = next(reader, None)
+    except csv.Error as error:
+        raise LogRejected(1, _csv_problem(error)) from None
+    if first is None:
+        raise LogRejected(1, "berkas kosong: baris judul kolom tidak ada.")
+    header = [column.strip() for column in first]
     missing = [column for column in COLUMNS if column not in header]
     if missing:
         raise LogRejected(1, f"kolom wajib tidak ada: {', '.join(missing)}.")
+    if has_nul and any("\x00" in column for column in header):
+        raise LogRejected(1, _NUL_PROBLEM)
     position = {column: header.index(column) for column in COLUMNS}
-    # Rows as a spreadsheet numbers them: the header is row 1, a quoted multi-line note is one
-    # row, and an empty line is an (empty) row too.
-    line = 1
-    try:
-        for line, row in enumerate(reader, start=2):
-            if any(cell.strip() for cell in row):
-                yield _row(row, line, position)
-    except csv.Error as error:
-        raise LogRejected(line + 1, f"format CSV rusak ({error}).") from None
+    return position, _data_rows(reader, tape, position, len(header), has_nul)
+
+
+def _data_rows(reader: Iterator[list[str]], tape: _Tape, position: dict[str, int], width: int,
+               has_nul: bool) -> Iterator[tuple[int, list[str]]]:
+    row = 1
+    while True:
+        tape.taken.clear()
+        try:
+            cells = next(reader, None)
+        except csv.Error as error:
+            raise LogRejected(row + 1, _csv_problem(error)) from None
+        if cells is None:
+            return
+        row += 1
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != width:
+            raise LogRejected(row, f"baris ini berisi {len(cells)} kolom, judul kolom {width}. "
+                                   "Periksa koma dan tanda kutip: teks yang memuat koma atau "
+                                   "baris baru diapit tanda kutip (\"), dan setiap tanda kutip "
+                                   "pembuka punya penutup.")
+        if has_nul and any("\x00" in cell for cell in cells):
+            raise LogRejected(row, _NUL_PROBLEM)
+        # Every line that is a data row by itself must start a record: then the import never
+        # holds fewer events than the file has data rows.
+        if len(tape.taken) > 1 and any(_looks_like_a_row(line, position, width)
+                                       for line in tape.taken[1:]):
+            where = next((f" di kolom {name}" for name, index in position.items()
+                          if "\n" in cells[index] or "\r" in cells[index]), "")
+            raise LogRejected(row, f"tanda kutip (\"){where} tidak ditutup di tempatnya, "
+                                   "sehingga baris-baris berikutnya terbaca sebagai bagian baris "
+                                   "ini. Tutup tanda kutipnya, atau tulis tanda kutip di dalam "
+                                   "teks ganda (\"\").")
+        yield row, cells
+
+
+def parse_event_csv(data: bytes) -> Iterator[LogEvent]:
+    """The rows of an event-log CSV, checked field by field (a generator: errors come as the
+    bad row is reached, before anything is stored)."""
+    position, rows = _read_log(data)
+    for line, row in rows:
+        yield _row(row, line, position)
 
 
 def _row(row: list[str], line: int, position: dict[str, int]) -> LogEvent:
     def cell(column: str) -> str:
-        index = position[column]
-        return row[index].strip() if index < len(row) else ""
+        return row[position[column]].strip()
 
     kind = cell("event").lower()
     if kind not in EVENT_KINDS:
@@ -142,25 +244,27 @@ def _row(row: list[str], line: int, position: dict[str, int]) -> LogEvent:
         at = parse_timestamp(cell("timestamp"))
     except ValueError:
         raise LogRejected(line, f"timestamp '{cell('timestamp')}' bukan waktu ISO 8601 "
+                                f"antara tahun {FIRST_YEAR} dan {LAST_YEAR} "
                                 "(contoh: 2026-03-02T08:15:00+07:00).") from None
     step_text, version_text = cell("step"), cell("sop_version")
     if kind in ("start", "cancel"):
         if step_text:
             raise LogRejected(line, f"kolom step harus kosong pada event '{kind}'.")
         seq = None
-    elif not step_text.isdigit():
+    elif not _NUMBER.fullmatch(step_text):
         raise LogRejected(line, f"step '{step_text}' harus nomor urut langkah (1, 2, ...).")
     else:
         seq = int(step_text)
-    if version_text and not version_text.isdigit():
+    if version_text and not _NUMBER.fullmatch(version_text):
         raise LogRejected(line, f"sop_version '{version_text}' harus bilangan bulat atau kosong.")
-    note = row[position["note"]] if position["note"] < len(row) else ""
+    note = row[position["note"]]
     extra: dict[str, Any] = {}
     if kind == "start":
         try:
             title, period, schedule, note_rest = decode_start_note(note)
         except ValueError:
-            raise LogRejected(line, "tanggal jadwal pada catatan 'start' bukan waktu ISO 8601.") from None
+            raise LogRejected(line, "tanggal jadwal pada catatan 'start' bukan waktu ISO 8601 "
+                                    f"antara tahun {FIRST_YEAR} dan {LAST_YEAR}.") from None
         extra = {"title": title, "period_label": period, "schedule": schedule}
         note = note_rest or ""
     return LogEvent(
@@ -172,14 +276,16 @@ def _row(row: list[str], line: int, position: dict[str, int]) -> LogEvent:
     )
 
 
-def named_units(data: bytes) -> set[str]:
-    """The units a CSV log names (a light first pass: only that column)."""
-    reader = csv.reader(io.StringIO(_decode(data), newline=""))
-    header = [column.strip() for column in next(reader, [])]
-    if "unit" not in header:
-        return set()
-    index = header.index("unit")
-    return {row[index].strip() for row in reader if len(row) > index and row[index].strip()}
+def named_units(data: bytes) -> dict[str, int]:
+    """The units a CSV log names, each with the first row naming it (a light first pass that
+    also reads the whole file strictly before anything is stored)."""
+    position, rows = _read_log(data)
+    index, units = position["unit"], {}
+    for line, row in rows:
+        name = row[index].strip()
+        if name and name not in units:
+            units[name] = line
+    return units
 
 
 def import_event_csv(session: Session, *, data: bytes, actor: Actor, now: datetime,

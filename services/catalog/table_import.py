@@ -34,6 +34,8 @@ import csv
 import html
 import io
 import re
+import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -62,6 +64,14 @@ from services.catalog.waktu import WaktuError, looks_like_waktu, parse_waktu
 Row = list[str]
 
 MAX_IMPORT_BYTES = 5_000_000
+# What a workbook may unpack to: a table of SOPs is far smaller, and a compressed archive can
+# expand a thousandfold.
+MAX_WORKBOOK_UNPACKED_BYTES = 10 * MAX_IMPORT_BYTES
+# What openpyxl raises on a damaged or foreign archive: a part missing (KeyError), XML cut
+# short (lxml's and ElementTree's errors are SyntaxErrors), no workbook part (OSError), cells
+# or values it cannot read (ValueError, TypeError), compressed data cut short.
+_DAMAGED_WORKBOOK = (zipfile.BadZipFile, KeyError, OSError, SyntaxError, ValueError, TypeError,
+                     EOFError, zlib.error)
 _HEADING = re.compile(r"^#{1,6}\s*SOP\s+(?P<title>.+?)\s*$", re.IGNORECASE)
 _STRAY_FLOW_LABELS = {"Y", "T"}
 _TAG = re.compile(r"<[^>]+>")
@@ -191,7 +201,12 @@ def read_table_bytes(data: bytes, *, name: str) -> list[SopDef]:
     except UnicodeDecodeError:
         raise CatalogError(name, "bukan teks UTF-8") from None
     if suffix == ".csv":
-        rows = [[cell for cell in row] for row in csv.reader(io.StringIO(text))]
+        try:
+            rows = [[cell for cell in row] for row in csv.reader(io.StringIO(text))]
+        except csv.Error:
+            raise CatalogError(name, "CSV rusak (sebuah kolom terlalu panjang, atau tanda kutip "
+                                     "tidak ditutup); simpan ulang tabelnya sebagai CSV "
+                                     "UTF-8") from None
         return [_sop_from_table(single_table(rows, default_title=Path(name).stem,
                                               source=name), source=f"{name}: tabel 1")]
     return parse_seed_text(text, source=name)
@@ -217,21 +232,44 @@ def parse_seed_text(text: str, *, source: str) -> list[SopDef]:
 
 
 def _from_workbook(data: bytes, *, name: str) -> list[SopDef]:
+    sops = []
+    for number, (title, rows) in enumerate(_workbook_rows(data, name=name), start=1):
+        table = single_table(rows, default_title=title, source=f"{name}: {title}")
+        sops.append(_sop_from_table(table, source=f"{name}: lembar {number}"))
+    return sops
+
+
+def _workbook_rows(data: bytes, *, name: str) -> list[tuple[str, list[Row]]]:
+    """Every sheet's title and cells as text; a file that is not a whole .xlsx workbook is
+    refused in one line, before openpyxl reads it or while it does."""
     from openpyxl import load_workbook
 
+    resave = ("buka di Excel atau LibreOffice lalu simpan ulang sebagai .xlsx, atau impor "
+              "tabelnya sebagai .csv")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = {info.filename: info.file_size for info in archive.infolist()}
+    except (zipfile.BadZipFile, OSError):
+        raise CatalogError(name, f"bukan berkas Excel .xlsx (isinya bukan arsip ZIP); "
+                                 f"{resave}") from None
+    if "[Content_Types].xml" not in parts or "xl/workbook.xml" not in parts:
+        raise CatalogError(name, f"arsip ZIP ini bukan buku kerja Excel; {resave}")
+    if sum(parts.values()) > MAX_WORKBOOK_UNPACKED_BYTES:
+        raise CatalogError(name, f"isi buku kerja lebih dari {MAX_WORKBOOK_UNPACKED_BYTES} "
+                                 "byte setelah dibuka")
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a damaged package
-        raise CatalogError(name, "buku kerja Excel (.xlsx) ini rusak atau tidak bisa dibaca. "
-                                 "Simpan ulang dari Excel lalu unggah lagi") from None
-    sops = []
-    for number, sheet in enumerate(workbook.worksheets, start=1):
-        rows = [["" if cell is None else str(cell) for cell in row]
-                for row in sheet.iter_rows(values_only=True)]
-        table = single_table(rows, default_title=sheet.title, source=f"{name}: {sheet.title}")
-        sops.append(_sop_from_table(table, source=f"{name}: lembar {number}"))
-    workbook.close()
-    return sops
+        try:
+            sheets = [(sheet.title, [["" if cell is None else str(cell) for cell in row]
+                                     for row in sheet.iter_rows(values_only=True)])
+                      for sheet in workbook.worksheets]
+        finally:
+            workbook.close()
+    except _DAMAGED_WORKBOOK:
+        raise CatalogError(name, f"buku kerja rusak dan tidak dapat dibaca; {resave}") from None
+    if not sheets:
+        raise CatalogError(name, "buku kerja tidak berisi lembar kerja")
+    return sheets
 
 
 def _is_blank(row: Row) -> bool:

@@ -11,7 +11,7 @@ cases still running, not by the size of the log.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -150,13 +150,14 @@ FLUSH_EVENTS = 50_000
 
 
 def replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: datetime,
-           named_units: Iterable[str] = (),
+           named_units: Mapping[str, int] | None = None,
            progress: Callable[[int], None] | None = None) -> ReplayResult:
     """Check and store every event; raise LogRejected on the first bad line (the caller's
     transaction then rolls back everything stored so far). `named_units` are the units the
-    log names (they must exist before the first multi-unit step opens)."""
+    log names, each with the first line naming it (they must exist before the first
+    multi-unit step opens)."""
     require_admin(actor)
-    _create_named_units(session, set(named_units), actor=actor, now=now)
+    _create_named_units(session, named_units or {}, actor=actor, now=now)
     lookups = _Lookups(session)
     cases: dict[str, _CaseBuild] = {}
     finished: dict[str, str] = {}  # ref -> status, for the cases already written
@@ -199,15 +200,33 @@ def _flush(session: Session, builds: list[_CaseBuild], now: datetime) -> int:
     return stored
 
 
-def _create_named_units(session: Session, named: set[str], *, actor: Actor,
+def _create_named_units(session: Session, named: Mapping[str, int], *, actor: Actor,
                         now: datetime) -> None:
     """Units a log names that the database lacks become Bidang units before the replay (the
-    units of a multi-unit step are every active Bidang when it opens)."""
-    named.discard("")
+    units of a multi-unit step are every active Bidang when it opens). A unit is matched by
+    its whole name (at most 120 characters, the column's length, checked by create_unit);
+    the code is only derived from it, so two names alike in their first 40 characters (the
+    code's length) are two units, and the second code gets a number."""
     known = {value for row in session.execute(select(Unit.code, Unit.name)) for value in row}
-    for name in sorted(named - known):
-        code = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:40] or "unit"
-        create_unit(session, actor=actor, code=code, name=name, kind="bidang", now=now)
+    codes = set(session.scalars(select(Unit.code)))
+    for name in sorted(set(named) - known - {""}):
+        code = _free_code(name, codes)
+        try:
+            create_unit(session, actor=actor, code=code, name=name, kind="bidang", now=now)
+        except ServiceError as error:
+            shown = name if len(name) <= 60 else f"{name[:60]}…"
+            raise LogRejected(named[name], f"unit '{shown}' tidak dapat dibuat: {error}") from None
+        codes.add(code)
+
+
+def _free_code(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")[:40].strip("-") or "unit"
+    code, number = base, 1
+    while code in taken:
+        number += 1
+        suffix = f"-{number}"
+        code = base[:40 - len(suffix)].rstrip("-") + suffix
+    return code
 
 
 def _existing_refs(session: Session, refs: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from services.accounts import Actor
+from services.catalog.roles import HEADS
 
 EVERYONE = None
 
@@ -27,7 +28,6 @@ class PageSpec:
         return bool(actor.roles & self.roles) or (self.admin and actor.is_admin)
 
 
-HEADS = frozenset({"Kadis", "Sekretaris"})
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dasbor", "Dasbor Kepatuhan", ":material/monitoring:", "Pantauan", roles=HEADS,
              admin=True),

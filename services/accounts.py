@@ -258,10 +258,6 @@ def set_own_email(session: Session, *, actor: Actor, email: str | None) -> str |
     return address
 
 
-def own_email(session: Session, *, actor: Actor) -> str | None:
-    return session.scalar(select(User.email).where(User.id == actor.user_id))
-
-
 # --- administration -------------------------------------------------------------------------
 
 

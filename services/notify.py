@@ -418,10 +418,21 @@ class MailPreference:
         return self.is_active and self.email is not None and not self.opted_out
 
 
+def _preference(user: User) -> MailPreference:
+    return MailPreference(username=user.username, full_name=user.full_name, email=user.email,
+                          is_active=user.is_active, opted_out=user.email_opt_out)
+
+
 def mail_preferences(session: Session) -> list[MailPreference]:
-    return [MailPreference(username=u.username, full_name=u.full_name, email=u.email,
-                           is_active=u.is_active, opted_out=u.email_opt_out)
-            for u in session.scalars(select(User).order_by(User.full_name, User.username))]
+    return [_preference(user)
+            for user in session.scalars(select(User).order_by(User.full_name, User.username))]
+
+
+def own_mail_preference(session: Session, *, actor: Actor) -> MailPreference:
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise NotFound("Akun Anda tidak ditemukan; masuk lagi.")
+    return _preference(user)
 
 
 def set_email_opt_out(session: Session, *, actor: Actor, username: str,

@@ -16,8 +16,9 @@ from db.engine import read_session, write_session
 from db.models import NotificationSent, User
 from services.accounts import create_user, set_own_email, update_user
 from services.errors import InvalidInput, PermissionDenied
-from services.metrics import compute_metrics, metrics_json
+from services.metrics import compute_metrics, metrics_json, pending_now
 from services.notify import set_email_opt_out
+from services.tasks import overdue_count, tasks_for
 from tests.mailserver import MailServer, free_port, self_signed_certificate, smtp_server
 from tests.notify_history import (
     AS_OF,
@@ -313,6 +314,32 @@ def test_nothing_on_a_non_working_day_unless_forced(history: Organisation,
         assert notify("--as-of", SATURDAY.isoformat(), "--force", smtp_url=server.url())[0] == 0
     assert {m.subject for m in server.received} >= {
         "[Pantau SOP] Ringkasan 8 Februari 2025: 6 terlambat, 0 berisiko"}
+
+
+# --- in the app: Tugas Saya and its badge -----------------------------------------------------------
+
+
+def test_tugas_saya_lists_the_most_urgent_first_and_the_badge_counts_its_overdue(
+        history: Organisation) -> None:
+    fungsional, kadis = history.actor("fungsional"), history.actor("kadis")
+    with read_session(history.engine) as session:
+        everything = tasks_for(session, actor=fungsional, as_of=AS_OF)  # a recorder: all
+        assert [(t.item.case_id, t.item.sla_state, t.item.unit) for t in everything] == [
+            ("P", "overdue", "Bidang Pengelolaan Arsip"),  # 37, then by unit
+            ("P", "overdue", "Bidang Deposit dan Pelestarian"),
+            ("D", "overdue", None),  # 32
+            ("B", "at_risk", None),  # 12
+            ("F", "at_risk", None),  # 9
+            ("E", "on_time", None),  # 7
+        ]
+        assert [t.item.case_id for t in tasks_for(session, actor=kadis, as_of=AS_OF)] == [
+            "F", "E"]
+        items_then = pending_now(session, as_of=AS_OF).state.items
+        items_later = pending_now(session, as_of=LATER_SAME_DAY).state.items
+    assert overdue_count(items_then, actor=kadis) == 0
+    assert overdue_count(items_later, actor=kadis) == 2
+    assert overdue_count(items_then, actor=fungsional) == 3
+    assert overdue_count(items_then, actor=history.actor("arsip")) == 1
 
 
 # --- addresses and opting out ------------------------------------------------------------------------

@@ -292,11 +292,15 @@ def _summary_letter(person: Recipient, items: Sequence[DigestItem], *, as_of: da
         late, risky = _counts(group)
         name = group[0].sop_name
         code = group[0].item.sop_code
-        late_link = f"{base_url}/kasus?{Drill(view='tugas', sop_codes=(code,), status='terlambat').link}"
-        risky_link = f"{base_url}/kasus?{Drill(view='tugas', sop_codes=(code,), status='berisiko').link}"
+        # The Kasus page lists all of an SOP's items in a state (the message lists at most
+        # SUMMARY_ITEMS_PER_SOP of them).
+        lists = [(f"daftar {word}", f"{base_url}/kasus?" + Drill(
+                     view="tugas", sop_codes=(code,), status=status).link)
+                 for count, word, status in ((late, "terlambat", "terlambat"),
+                                             (risky, "berisiko", "berisiko")) if count]
         shown, rest = group[:SUMMARY_ITEMS_PER_SOP], len(group) - SUMMARY_ITEMS_PER_SOP
-        text_parts.append(f"{name}: {late} terlambat, {risky} berisiko\n"
-                          f"  daftar terlambat: {late_link}\n  daftar berisiko: {risky_link}")
+        text_parts.append(f"{name}: {late} terlambat, {risky} berisiko"
+                          + "".join(f"\n  {label}: {link}" for label, link in lists))
         text_parts += [_item_text(item, with_sop=False) for item in shown]
         more_html = ""
         if rest > 0:
@@ -305,9 +309,9 @@ def _summary_letter(person: Recipient, items: Sequence[DigestItem], *, as_of: da
                          "lihat daftar di atas.</p>")
         html_parts.append(
             f'<h2 style="font-size:16px;margin:18px 0 4px 0">{escape(name)}</h2>'
-            f'<p style="margin:0 0 8px 0">{late} terlambat, {risky} berisiko · '
-            f'<a href="{escape(late_link)}" style="color:#0b57d0">daftar terlambat</a> · '
-            f'<a href="{escape(risky_link)}" style="color:#0b57d0">daftar berisiko</a></p>'
+            f'<p style="margin:0 0 8px 0">{late} terlambat, {risky} berisiko'
+            + "".join(f' · <a href="{escape(link)}" style="color:#0b57d0">{label}</a>'
+                      for label, link in lists) + "</p>"
             + "".join(_item_html(item, with_sop=False) for item in shown) + more_html)
     text_parts += [f"Dasbor Kepatuhan: {base_url}/dasbor", _FOOTER]
     html = _page(

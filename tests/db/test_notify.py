@@ -31,7 +31,7 @@ from tests.notify_history import (
     address,
     build_digest_history,
 )
-from tests.organisation import NOW, Organisation
+from tests.organisation import NOW, Organisation, wib
 
 SUMMARY_SUBJECT = "[Pantau SOP] Ringkasan 6 Februari 2025: 3 terlambat, 2 berisiko"
 EXPECTED = {
@@ -147,12 +147,32 @@ def test_the_summary_counts_are_those_of_metrics_json(history: Organisation,
     pks = {ref: case_pk(history.engine, ref) for ref in "PDBF"}
     assert links(text) == [
         f"{BASE_URL}/kasus?lihat=tugas&sop=pengumpulan-data-kinerja&status=terlambat",
-        f"{BASE_URL}/kasus?lihat=tugas&sop=pengumpulan-data-kinerja&status=berisiko",
         f"{BASE_URL}/catat?kasus={pks['P']}", f"{BASE_URL}/catat?kasus={pks['P']}",
         f"{BASE_URL}/kasus?lihat=tugas&sop=e-kinerja&status=terlambat",
         f"{BASE_URL}/kasus?lihat=tugas&sop=e-kinerja&status=berisiko",
         f"{BASE_URL}/catat?kasus={pks['D']}", f"{BASE_URL}/catat?kasus={pks['B']}",
         f"{BASE_URL}/catat?kasus={pks['F']}", f"{BASE_URL}/dasbor"]
+
+
+def test_a_long_list_ends_with_the_count_left_and_a_quiet_morning_still_has_a_summary(
+        history: Organisation, notify: Notify, monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.notify
+
+    monkeypatch.setattr(services.notify, "SUMMARY_ITEMS_PER_SOP", 1)
+    with smtp_server() as server:
+        notify("--as-of", AS_OF.isoformat(), smtp_url=server.url())
+        text = next(m for m in server.received if m.subject == SUMMARY_SUBJECT).part("plain")
+        assert text.count("[Terlambat]") == 2 and text.count("[Berisiko]") == 0
+        assert text.count("... dan 1 langkah lainnya") == 1  # Pengumpulan: Deposit
+        assert text.count("... dan 2 langkah lainnya") == 1  # e-Kinerja: B and F
+
+        server.received.clear()
+        # Wednesday, the day before the history starts: nothing is pending.
+        notify("--as-of", wib(2025, 2, 5, 8, 0).isoformat(), smtp_url=server.url())
+    assert subjects(server) == {
+        to: {"[Pantau SOP] Ringkasan 5 Februari 2025: 0 terlambat, 0 berisiko"}
+        for to in (address("kadis"), address("sekretaris"))}
+    assert "Tidak ada langkah yang terlambat atau berisiko." in server.received[0].part("plain")
 
 
 def test_messages_are_html_with_text_and_proper_headers(history: Organisation,

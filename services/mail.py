@@ -4,7 +4,8 @@ The settings come from the environment, shared by the app processes and `manage.
 
 - PANTAU_SMTP_URL: `smtp://[user:password@]host:port` (STARTTLS whenever the server offers
   it; a password is never sent unencrypted) or `smtps://...` (TLS from the first byte);
-- PANTAU_MAIL_FROM: the sender, `pantau@dinas.go.id` or `Pantau SOP <pantau@dinas.go.id>`;
+- PANTAU_MAIL_FROM: the sender's address, `pantau@dinas.go.id` (shown as "Pantau SOP"), or
+  with a name of its own, `Dinas Perpustakaan <pantau@dinas.go.id>`;
 - PANTAU_BASE_URL: the site's address, for the links in a message.
 
 The server's certificate is checked against the system's CAs (a private CA: point
@@ -26,7 +27,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from services.errors import InvalidInput, ServiceError
@@ -38,6 +39,9 @@ BASE_URL_ENV = "PANTAU_BASE_URL"
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
 SMTP_TIMEOUT_SECONDS = 30
 MAX_ADDRESS_LENGTH = 200  # app_user.email
+# The sender's name when PANTAU_MAIL_FROM gives only an address: an environment file read by
+# `env $(cat ...)` (docs/deploy.md) cannot hold a value with spaces.
+SENDER_NAME = "Pantau SOP"
 
 # What every SMTP server accepts: an ASCII local part (RFC 5322 dot-atom) and a domain of
 # letters, digits and hyphens with a top-level domain of letters.
@@ -149,10 +153,13 @@ def mail_settings(environ: Mapping[str, str] | None = None) -> MailSettings:
         problems.append(f"{MAIL_FROM_ENV} belum diatur: alamat pengirim, misalnya "
                         "Pantau SOP <pantau@dinas.go.id>.")
     else:
+        name, written = parseaddr(sender)
         try:
-            sender_address = normalise_address(parseaddr(sender)[1])
+            sender_address = normalise_address(written)
         except InvalidInput:
             sender_address = None
+        if sender_address is not None and not name:
+            sender = formataddr((SENDER_NAME, sender_address))
         if sender_address is None:
             problems.append(f"{MAIL_FROM_ENV} bukan alamat surel yang sah; contoh: "
                             "Pantau SOP <pantau@dinas.go.id>.")

@@ -26,6 +26,9 @@ def test_complete_settings_and_the_url_shown_without_its_password() -> None:
     assert server.shown_url == "smtp://pantau@dinas@mail.dinas.go.id:587"
     assert "s:nk" not in repr(settings) and "rit" not in server.shown_url
     assert settings.sender_address == "pantau@dinas.go.id"
+    assert settings.sender == "Pantau SOP <pantau@dinas.go.id>"
+    plain = mail_settings({**COMPLETE, "PANTAU_MAIL_FROM": "monev@dinas.go.id"})
+    assert plain.sender == "Pantau SOP <monev@dinas.go.id>"  # an address alone gets the name
     assert settings.base_url == "https://pantau.dinas.go.id"
     implicit = mail_settings({**COMPLETE, "PANTAU_SMTP_URL": "smtps://mail.dinas.go.id"}).server
     assert implicit is not None and (implicit.port, implicit.username) == (465, None)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from db.engine import read_session
 from services.accounts import MIN_PASSWORD_LENGTH, change_own_password, set_own_email
+from services.catalog.roles import HEADS
 from services.clock import utcnow
 from services.mail import MAX_ADDRESS_LENGTH
 from services.notify import own_mail_preference
@@ -42,7 +43,9 @@ st.subheader("Alamat surel")
 with read_session(engine()) as session:
     mine = own_mail_preference(session, actor=actor)
 st.caption("Setiap pagi hari kerja Pantau SOP mengirim ke alamat ini daftar langkah Anda yang "
-           "berisiko atau terlambat. Kosongkan untuk tidak menerimanya.")
+           "berisiko atau terlambat"
+           + (", dan ringkasan semua SOP" if actor.roles & HEADS else "")
+           + ". Kosongkan untuk tidak menerimanya.")
 if mine.opted_out:
     show("Admin menghentikan surel pengingat untuk akun Anda; hubungi admin bila ingin "
          "menerimanya lagi.")

@@ -190,7 +190,7 @@ def plan_digest(session: Session, *, as_of: datetime | None = None,
 
 _FOOTER = ("Surel ini dikirim otomatis oleh Pantau SOP pada pagi hari kerja; satu langkah "
            "disebut paling banyak sekali sehari. Umur dihitung dalam jam kerja. Untuk berhenti "
-           "menerimanya, hubungi admin Pantau SOP.")
+           "menerimanya, kosongkan alamat surel Anda di Akun Saya atau hubungi admin.")
 
 
 def _counts(items: Sequence[DigestItem]) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from db.engine import read_session
 from services.accounts import has_users
 from ui.auth import request_sign_out, sign_in
+from ui.data import my_overdue_count
 from ui.format import actor_roles_label
 from ui.navigation import BY_KEY, landing_key, menu, st_pages
 from ui.routing import leave_legacy_mode, routed
@@ -43,7 +44,7 @@ set_actor(actor)
 with st.sidebar:
     st.markdown("### Pantau SOP")
     st.caption(markdown_escape(f"{actor.full_name} · {actor_roles_label(actor)}"))
-menu(actor, pages, page.url_path)
+menu(actor, pages, page.url_path, overdue=my_overdue_count(actor))
 with st.sidebar:
     st.divider()
     if st.button("Keluar", key="keluar", icon=":material/logout:"):

@@ -31,7 +31,10 @@ from services.clock import utcnow
 from services.demo import DEMO_PASSWORD, load_demo
 from services.errors import ServiceError
 from services.eventlog import export_event_csv, export_xes, import_event_csv, parse_timestamp
+from services.formatting import SLA_LABELS, age_against_target, format_wib
+from services.mail import MailServerError, mail_settings
 from services.metrics import compute_metrics, metrics_json, period_as_of
+from services.notify import DigestPlan, long_day, plan_now, send_digest
 from services.periods import PeriodChoice, read_period
 from services.reports.digest import write_report
 
@@ -183,6 +186,56 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_plan(plan: DigestPlan) -> None:
+    for outgoing in plan.messages:
+        person = outgoing.recipient
+        print(f"ke {person.full_name} <{person.address}>: {outgoing.letter.subject}")
+        for entry in outgoing.items:
+            item = entry.item
+            print(f"  - {SLA_LABELS[item.sla_state]}: {entry.title} ({item.case_id}), "
+                  f"{entry.sop_name} langkah {item.label}"
+                  + (f", {item.unit}" if item.unit else "")
+                  + f"; umur {age_against_target(item.age_minutes, item.target_minutes)}")
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    engine = _ready_engine()
+    settings = mail_settings()
+    if not args.dry_run:
+        # A setting that is missing or wrong fails every run, holiday or not, so it is seen.
+        settings.require_complete()
+    plan = plan_now(engine, as_of=args.as_of, base_url=settings.base_url)
+    heading = (f"Per {format_wib(plan.as_of)}: {plan.overdue} terlambat, {plan.at_risk} "
+               "berisiko.")
+    if not plan.working_day and not args.force:
+        print(f"{long_day(plan.day)} bukan hari kerja: tidak ada surel yang dikirim (pakai "
+              "--force untuk tetap mengirim).")
+        return 0
+    skipped = (f" {plan.already_sent} langkah sudah dikirim hari ini ke orang yang sama dan "
+               "tidak diulang." if plan.already_sent else "")
+    if args.dry_run:
+        print(f"{heading} Uji coba: {len(plan.messages)} surel akan dikirim, tidak ada yang "
+              f"dikirim sekarang.{skipped}")
+        _print_plan(plan)
+        return 0
+    try:
+        run = send_digest(engine, settings=settings, plan=plan, now=utcnow())
+    except MailServerError as error:
+        print(f"galat: {error}; tidak ada surel yang dikirim.", file=sys.stderr)
+        return 1
+    print(f"{heading} {len(run.sent)} surel terkirim.{skipped}")
+    for outgoing in run.sent:
+        print(f"terkirim ke {outgoing.recipient.full_name} <{outgoing.recipient.address}>: "
+              f"{outgoing.letter.subject}")
+    if run.failed:
+        failures = "; ".join(f"ke {outgoing.recipient.full_name} <{outgoing.recipient.address}>"
+                             f": {reason}" for outgoing, reason in run.failed)
+        print(f"galat: {len(run.failed)} dari {len(plan.messages)} surel gagal dikirim "
+              f"({failures}); yang gagal dicoba lagi pada jalankan berikutnya.", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_create_admin(args: argparse.Namespace) -> int:
     engine = _ready_engine()
     if args.password_stdin:
@@ -295,6 +348,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="periode: 2026-S1 (semester), 2026-Q3, 2026-07, 2026, atau "
                              "2026-07-01_2026-09-30")
     report.add_argument("--out", type=Path, required=True, help="folder tujuan")
+    notify = command("notify", cmd_notify,
+                     "Kirim surel pagi: tiap pemegang langkah yang berisiko atau terlambat "
+                     "mendapat daftarnya, Kadis dan Sekretaris mendapat ringkasan (tidak "
+                     "mengulang yang sudah dikirim hari itu; tidak mengirim pada hari libur).")
+    notify.add_argument("--as-of", dest="as_of", type=_instant, default=None,
+                        help="waktu acuan ISO 8601 (bawaan: sekarang)")
+    notify.add_argument("--dry-run", action="store_true",
+                        help="hanya tampilkan siapa akan menerima apa; tidak mengirim")
+    notify.add_argument("--force", action="store_true",
+                        help="kirim juga pada hari yang bukan hari kerja")
     create_admin = command("create-admin", cmd_create_admin,
                            "Buat admin pertama dari baris perintah (sebelum situs dibuka ke "
                            "jaringan); hanya selama belum ada pengguna.")

@@ -8,7 +8,8 @@ Three groups of tables:
   audit trail, `visit` the projection of it that metrics read (one row per activation of a
   step), both written by the workflow engine in the same transaction;
 - the organisation (unit, app_user, user_role) and the working calendar (work_hours,
-  holiday_override, ramadan_period), plus app_setting for small admin settings.
+  holiday_override, ramadan_period), plus app_setting for small admin settings;
+- what the overdue digest sent (notification_sent), so a run never mails an item twice a day.
 
 Every instant is a `UTCDateTime` (naive UTC in the database, aware in Python).
 """
@@ -30,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -54,6 +56,10 @@ REVIEW_KINDS = ("monitoring", "evaluasi")
 WORK_REGIMES = ("normal", "ramadan")
 # Where a catalog version came from: a reviewed file in sops/, or published on the Impor SOP page.
 SOP_ORIGINS = ("file", "app")
+
+
+# The overdue digest (docs/deploy.md, "Notifications"): a holder's own items, a head's summary.
+NOTIFICATION_KINDS = ("tugas", "ringkasan")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -196,6 +202,8 @@ class User(Base):
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+    # Set by an admin: the overdue digest is not mailed to this user (migration 0006).
+    email_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     unit: Mapped[Unit | None] = relationship()
     roles: Mapped[list[Role]] = relationship(secondary="user_role", order_by="Role.name")
@@ -440,3 +448,31 @@ class LoginAddress(Base):
     failed_count: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime]
     locked_until: Mapped[datetime | None]
+
+
+# --- notifications ---------------------------------------------------------------------------
+
+
+class NotificationSent(Base):
+    """One item of a digest message the SMTP server accepted. `manage.py notify` sends a person
+    only what has no row for them on that WIB day, so a second run the same day (or at the
+    same as-of) mails nothing twice. A summary also has a row of its own (item_key
+    "ringkasan"): a head gets one summary a day."""
+
+    __tablename__ = "notification_sent"
+    __table_args__ = (
+        UniqueConstraint("user_id", "day", "kind", "item_key"),
+        CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    day: Mapped[date] = mapped_column(Date)  # the WIB day of the run's as-of
+    # "v<visit id>", "v<visit id>u<unit id>" for one unit of a multi-unit step, "ringkasan".
+    item_key: Mapped[str] = mapped_column(String(40))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    as_of: Mapped[datetime]
+    sent_at: Mapped[datetime]
+    message_id: Mapped[str] = mapped_column(String(250))

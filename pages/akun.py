@@ -1,15 +1,18 @@
-"""Akun Saya: who I am, and changing my own password."""
+"""Akun Saya: who I am, changing my password, my email address (for the morning digest)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from db.engine import write_session
-from services.accounts import MIN_PASSWORD_LENGTH, change_own_password
+from db.engine import read_session, write_session
+from services.accounts import MIN_PASSWORD_LENGTH, change_own_password, set_own_email
+from services.catalog.roles import HEADS
 from services.clock import utcnow
+from services.mail import MAX_ADDRESS_LENGTH
+from services.notify import own_mail_preference
 from services.sessions import check_current_password
 from ui.auth import current_token, locked_text
-from ui.messages import perform, show_error, show_flash
+from ui.messages import perform, show, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor
@@ -45,3 +48,21 @@ with st.form("ganti-sandi", clear_on_submit=False):
                 now=utcnow(), keep_token=current_token()),
                 "Kata sandi sudah diganti. Perangkat lain yang masih masuk dengan akun ini "
                 "diminta masuk lagi.")
+
+st.subheader("Alamat surel")
+with read_session(engine()) as session:
+    mine = own_mail_preference(session, actor=actor)
+st.caption("Setiap pagi hari kerja Pantau SOP mengirim ke alamat ini daftar langkah Anda yang "
+           "berisiko atau terlambat"
+           + (", dan ringkasan semua SOP" if actor.roles & HEADS else "")
+           + ". Kosongkan untuk tidak menerimanya.")
+if mine.opted_out:
+    show("Admin menghentikan surel pengingat untuk akun Anda; hubungi admin bila ingin "
+         "menerimanya lagi.")
+with st.form("surel-saya", clear_on_submit=False):
+    typed = st.text_input("Alamat surel", value=mine.email or "", max_chars=MAX_ADDRESS_LENGTH,
+                          placeholder="nama@dinas.go.id")
+    if st.form_submit_button("Simpan alamat surel"):
+        perform(lambda session: set_own_email(session, actor=actor, email=typed),
+                "Alamat surel disimpan." if typed.strip() else
+                "Alamat surel dihapus: Anda tidak menerima surel pengingat lagi.")

@@ -1,5 +1,6 @@
 """Pengguna (admin): create users, edit their roles and unit, reset passwords, deactivate;
-delete only users who never appear in the audit trail."""
+delete only users who never appear in the audit trail; the mail settings in force, a test
+message, and who receives the morning digest."""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ from services.accounts import (
 )
 from services.catalog.roles import CANONICAL_ROLES
 from services.clock import utcnow
+from services.errors import ServiceError
 from services.formatting import format_wib
+from services.mail import MAX_ADDRESS_LENGTH, mail_settings
+from services.notify import mail_preferences, send_test_message, set_email_opt_out
 from services.organisation import list_units
 from services.settings import get_setting, set_decisions_on_behalf
-from ui.messages import perform, show_flash
+from ui.messages import perform, show, show_error, show_flash
 from ui.routing import require_app
 from ui.runtime import engine
 from ui.session import current_actor
@@ -33,6 +37,7 @@ st.title("Pengguna")
 with read_session(engine()) as session:
     users = list_users(session)
     units = {unit.code: unit.name for unit in list_units(session, active_only=True)}
+    preferences = mail_preferences(session)
 unit_options = [None, *units]
 
 
@@ -48,14 +53,15 @@ table(pd.DataFrame([{
     "Kejadian": u.events,
 } for u in users]), empty="Belum ada pengguna.", hide_index=True, width="stretch")
 
-add_tab, edit_tab, password_tab, delete_tab = st.tabs(
-    ["Tambah pengguna", "Ubah peran dan unit", "Atur ulang kata sandi", "Hapus"])
+add_tab, edit_tab, password_tab, delete_tab, mail_tab = st.tabs(
+    ["Tambah pengguna", "Ubah peran dan unit", "Atur ulang kata sandi", "Hapus", "Surel"])
 
 with add_tab, st.form(f"tambah-pengguna-{st.session_state.get('tambah-pengguna', 0)}"):
     username = st.text_input("Nama pengguna", help="Huruf kecil, angka, titik, garis bawah "
                              "atau tanda hubung; 3 sampai 64 karakter.")
     full_name = st.text_input("Nama lengkap", help="Paling banyak 120 karakter.")
-    email = st.text_input("Surel (opsional)", help="Paling banyak 200 karakter.")
+    email = st.text_input("Surel (opsional)", max_chars=MAX_ADDRESS_LENGTH,
+                          placeholder="nama@dinas.go.id")
     roles = st.multiselect("Peran (Pelaksana)", CANONICAL_ROLES, placeholder="Pilih peran")
     unit = st.selectbox("Unit", unit_options, format_func=unit_name)
     is_admin = st.checkbox("Admin (mengelola pengguna, unit, kalender)")
@@ -78,7 +84,8 @@ with edit_tab:
         user = by_name[chosen]
         with st.form(f"ubah-{chosen}"):
             full_name = st.text_input("Nama lengkap", value=user.full_name, help="Paling banyak 120 karakter.")
-            email = st.text_input("Surel", value=user.email or "", help="Paling banyak 200 karakter.")
+            email = st.text_input("Surel", value=user.email or "", max_chars=MAX_ADDRESS_LENGTH,
+                                  placeholder="nama@dinas.go.id")
             roles = st.multiselect("Peran", CANONICAL_ROLES, placeholder="Pilih peran",
                                    default=[r for r in user.roles if r in CANONICAL_ROLES])
             unit = st.selectbox("Unit", unit_options, format_func=unit_name,
@@ -119,6 +126,60 @@ with delete_tab:
                 else:
                     perform(lambda session: delete_user(session, actor=actor, username=chosen),
                         f"Pengguna {chosen} dihapus.")
+
+with mail_tab:
+    settings = mail_settings()
+    st.markdown("**Pengaturan surel yang berlaku**")
+    server = settings.server
+    table(pd.DataFrame([
+        {"Pengaturan": "Server (PANTAU_SMTP_URL)",
+         "Nilai": server.shown_url if server else "belum diatur"},
+        {"Pengaturan": "Kata sandi server",
+         "Nilai": "diatur (tidak ditampilkan)" if server and server.password else "tidak ada"},
+        {"Pengaturan": "Keamanan", "Nilai": server.security if server else "-"},
+        {"Pengaturan": "Pengirim (PANTAU_MAIL_FROM)", "Nilai": settings.sender or "belum diatur"},
+        {"Pengaturan": "Alamat situs untuk tautan (PANTAU_BASE_URL)",
+         "Nilai": settings.base_url or "belum diatur"},
+    ]), empty="", hide_index=True, width="stretch")
+    st.caption("Dibaca dari lingkungan proses aplikasi: ubah di berkas lingkungannya (lihat "
+               "docs/deploy.md), lalu mulai ulang aplikasi. Ringkasan pagi dikirim oleh "
+               "`manage.py notify` dengan pengaturan yang sama.")
+    for problem in settings.problems:
+        show(problem, kind="warning")
+
+    st.markdown("**Kirim pesan uji**")
+    with st.form("surel-uji"):
+        own = next((p.email for p in preferences if p.username == actor.username), None)
+        to = st.text_input("Kirim ke", value=own or "", max_chars=MAX_ADDRESS_LENGTH,
+                           placeholder="nama@dinas.go.id")
+        if st.form_submit_button("Kirim pesan uji"):
+            try:
+                sent_to = send_test_message(actor=actor, settings=settings, to=to, now=utcnow())
+            except ServiceError as error:
+                show_error(f"Pesan uji tidak terkirim: {error}")
+            else:
+                show(f"Pesan uji terkirim ke {sent_to}. Periksa kotak masuknya (juga folder "
+                     "spam).", kind="success")
+
+    st.markdown("**Penerima surel pengingat**")
+    table(pd.DataFrame([{
+        "Nama": p.full_name, "Nama pengguna": p.username, "Surel": p.email or "-",
+        "Surel pengingat": "dikirim" if p.receives else
+        "dihentikan admin" if p.opted_out else
+        "tanpa alamat surel" if p.email is None else "akun nonaktif",
+    } for p in preferences]), empty="Belum ada pengguna.", hide_index=True, width="stretch")
+    by_pref = {p.username: p for p in preferences}
+    chosen = st.selectbox("Pengguna", list(by_pref), key="surel-siapa",
+                          format_func=lambda n: f"{by_pref[n].full_name} ({n})")
+    if chosen:
+        with st.form(f"surel-{chosen}"):
+            stop = st.checkbox("Hentikan surel pengingat untuk pengguna ini",
+                               value=by_pref[chosen].opted_out)
+            if st.form_submit_button("Simpan"):
+                perform(lambda session: set_email_opt_out(
+                    session, actor=actor, username=chosen, opted_out=stop),
+                    f"Surel pengingat untuk {chosen} "
+                    + ("dihentikan." if stop else "dikirim lagi."))
 
 st.subheader("Keputusan atas nama orang lain")
 with read_session(engine()) as session:

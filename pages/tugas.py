@@ -8,9 +8,9 @@ import streamlit as st
 
 from db.engine import read_session
 from services.catalog.store import current_catalog
-from services.formatting import format_wib
+from services.formatting import age_against_target, format_wib
 from services.tasks import tasks_for
-from ui.format import SLA, age_against_target, sla_label
+from ui.format import SLA, sla_label
 from ui.messages import show_flash
 from ui.routing import require_app
 from ui.runtime import engine

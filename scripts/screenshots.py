@@ -1,9 +1,10 @@
 """Screenshots of every page on the demo data, for docs/screenshots/ (needs Debian's chromium).
 
-    .venv/bin/python -m scripts.screenshots [--out docs/screenshots]
+    .venv/bin/python -m scripts.screenshots [--out docs/screenshots] [--only surel]
 
 Builds a demo database (fixed seed and end date), serves it with `streamlit run`, signs in
-as each role and photographs each page.
+as each role and photographs each page; and the Kadis's morning summary as an SMTP server
+received it (`--only surel`: that alone).
 """
 
 from __future__ import annotations
@@ -23,11 +24,16 @@ from services.accounts import SYSTEM
 from services.bootstrap import initialise
 from services.demo import DEMO_PASSWORD, load_demo
 from services.formatting import WIB
+from services.mail import mail_settings
+from services.notify import plan_now, send_digest
 from services.periods import semester
 from services.reports.digest import report_files
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in_here, start_server, wait_for_app_run
+from tests.mailserver import smtp_server
 
 UNTIL = datetime(2026, 11, 20, 15, 0, tzinfo=WIB)
+# The next working morning, when the scheduled digest runs (docs/deploy.md).
+DIGEST_AT = datetime(2026, 11, 23, 7, 0, tzinfo=WIB)
 PERIOD = semester(date(2026, 1, 1))
 SHOTS = [
     # (user, path, file, tab to open)
@@ -95,9 +101,35 @@ def report_pages(url: str, out: Path, work: Path) -> None:
         print(f"  {out / shot}.png")
 
 
+def email_summary(url: str, out: Path, work: Path) -> None:
+    """The HTML part of the Kadis's summary the morning after the demo's end, sent through a
+    real SMTP server in this process, as Chromium renders it."""
+    engine = make_engine(url)
+    with smtp_server() as server:
+        settings = mail_settings({"PANTAU_SMTP_URL": server.url(),
+                                  "PANTAU_MAIL_FROM": "Pantau SOP <pantau@example.org>",
+                                  "PANTAU_BASE_URL": "https://pantau.example.org"})
+        plan = plan_now(engine, as_of=DIGEST_AT, base_url=settings.base_url)
+        send_digest(engine, settings=settings, plan=plan, now=DIGEST_AT)
+    engine.dispose()
+    (summary,) = [m for m in server.received
+                  if m.rcpt_tos == ("kadis@example.org",) and "Ringkasan" in m.subject]
+    html = work / "surel-ringkasan.html"
+    html.write_text(summary.part("html"), encoding="utf-8")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport=ViewportSize(width=760, height=600))
+        page.goto(html.as_uri())
+        page.screenshot(path=str(out / "email-ringkasan.png"), full_page=True)
+        browser.close()
+    print(f"  {out / 'email-ringkasan.png'} ({summary.subject})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "screenshots")
+    parser.add_argument("--only", choices=["surel"], default=None,
+                        help="only the received morning summary")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
@@ -110,6 +142,9 @@ def main() -> None:
             running = session.scalar(select(Case.id).where(Case.status == "active")
                                      .order_by(Case.id.desc()).limit(1))
         engine.dispose()
+        if args.only == "surel":
+            email_summary(url, args.out, Path(work))
+            return
         report_pages(url, args.out, Path(work))
         server = start_server(url, Path(work) / "streamlit.log",
                               {})
@@ -140,6 +175,7 @@ def main() -> None:
                 browser.close()
         finally:
             server.stop()
+        email_summary(url, args.out, Path(work))
 
 
 if __name__ == "__main__":

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 
 from db.models import Case, Role, Sop, SopVersion, Step
 from services.accounts import Actor
+from services.catalog.roles import HEADS
 from services.errors import PermissionDenied
 from services.metrics import Snapshot, scope
-
-HEADS = frozenset({"Kadis", "Sekretaris"})
 
 
 def reads_everything(actor: Actor) -> bool:

@@ -19,6 +19,7 @@ from db.engine import affected_rows
 from db.models import AppSetting, Event, LoginSession, Role, SopReview, Unit, User, UserRole
 from services.clock import utcnow
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.mail import normalise_address
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 72  # bcrypt reads at most 72 bytes
@@ -125,7 +126,8 @@ def create_user(
     role_rows, unit_id = _roles_and_unit(session, roles=roles, unit_code=unit_code,
                                          is_admin=is_admin)
     user = User(
-        username=username, full_name=full_name, email=email, password_hash=password_hash,
+        username=username, full_name=full_name, email=normalise_address(email),
+        password_hash=password_hash,
         unit_id=unit_id, is_admin=is_admin,
         is_recorder=(bool(RECORDER_ROLES & set(roles)) or is_admin)
         if is_recorder is None else is_recorder,
@@ -249,6 +251,17 @@ def reset_password(session: Session, *, actor: Actor, username: str, new: str,
     end_user_sessions(session, user_id=user.id, now=now, reason="sandi direset")
 
 
+def set_own_email(session: Session, *, actor: Actor, email: str | None) -> str | None:
+    """Set (or, empty, remove) one's own email address: where the overdue digest goes."""
+    address = normalise_address(email)
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise NotFound("Akun Anda tidak ditemukan; masuk lagi.")
+    user.email = address
+    session.flush()
+    return address
+
+
 # --- administration -------------------------------------------------------------------------
 
 
@@ -314,10 +327,11 @@ def update_user(session: Session, *, actor: Actor, username: str, full_name: str
                            "sendiri.")
     if not 1 <= len(full_name.strip()) <= 120:
         raise InvalidInput("Nama lengkap wajib diisi (maksimal 120 karakter).")
+    address = normalise_address(email)
     role_rows, unit_id = _roles_and_unit(session, roles=roles, unit_code=unit_code,
                                          is_admin=is_admin)
     user.full_name = full_name.strip()
-    user.email = (email or "").strip() or None
+    user.email = address
     user.roles = list(role_rows)
     user.unit_id = unit_id
     user.is_admin, user.is_recorder, user.is_active = is_admin, is_recorder, is_active

@@ -36,6 +36,9 @@ from services.workflow.model import SopPlan, StepPlan
 from services.workflow.replay import LogEvent, ReplayResult, replay
 
 DEMO_PASSWORD = "demo-pantau-sop"
+# The demo people's addresses are on a domain reserved for examples (RFC 2606): a digest sent
+# from a demo database reaches nobody.
+DEMO_MAIL_DOMAIN = "example.org"
 DEMO_SETTING = "demo_dataset"
 WORKDAY = 450
 
@@ -148,7 +151,7 @@ def _create_people(session: Session, *, actor: Actor, now: datetime) -> dict[str
     for username, full_name, roles, unit, is_admin in USERS:
         create_user(session, actor=actor, username=username, full_name=full_name, password="",
                     roles=roles, unit_code=unit, is_admin=is_admin, is_demo=True, now=now,
-                    password_hash=shared_hash)
+                    password_hash=shared_hash, email=f"{username}@{DEMO_MAIL_DOMAIN}")
         for role in roles:
             by_role.setdefault(role, []).append(username)
     return by_role

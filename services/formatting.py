@@ -53,3 +53,10 @@ def format_minutes(minutes: float | None) -> str:
     parts = [f"{days} hari" if days else "", f"{hours} jam" if hours else "",
              f"{mins} menit" if mins or not (days or hours) else ""]
     return " ".join(part for part in parts if part)
+
+
+def age_against_target(age: float, target: float | None) -> str:
+    """The age of open work against its target: "32 menit dari target 15 menit"."""
+    if target is None:
+        return f"{format_minutes(age)} (tanpa target)"
+    return f"{format_minutes(age)} dari target {format_minutes(target)}"

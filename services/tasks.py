@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,15 +21,26 @@ class Task:
     activity: str
 
 
+def on_my_list(items: pd.DataFrame, *, actor: Actor) -> pd.Series:
+    """Which pending items (rows of Snapshot.items) are this user's tasks: those of the
+    user's roles (for a multi-unit step, only the user's unit's); a recorder or admin may act
+    on them all."""
+    if actor.may_record_for_others:
+        return pd.Series(True, index=items.index)
+    return held_by(items, roles=sorted(actor.roles), unit_id=actor.unit_id)
+
+
+def overdue_count(items: pd.DataFrame, *, actor: Actor) -> int:
+    """How many of this user's tasks are overdue (the sidebar's badge)."""
+    return int((on_my_list(items, actor=actor) & (items["sla_state"] == "overdue")).sum())
+
+
 def tasks_for(session: Session, *, actor: Actor, as_of: datetime | None = None) -> list[Task]:
-    """The pending items this user may act on, overdue and oldest first: those of the user's
-    roles (for a multi-unit step, only the user's unit's); a recorder or admin sees them all.
-    One task per item, as counted everywhere (a multi-unit step is one per unit)."""
+    """The pending items this user may act on (`on_my_list`), overdue and oldest first. One
+    task per item, as counted everywhere (a multi-unit step is one per unit)."""
     pending = pending_now(session, as_of=as_of)
-    items = pending.pending
-    if not actor.may_record_for_others:
-        held = held_by(pending.state.items, roles=sorted(actor.roles), unit_id=actor.unit_id)
-        items = tuple(item for item, is_held in zip(items, held, strict=True) if is_held)
+    mine = on_my_list(pending.state.items, actor=actor)
+    items = tuple(item for item, keep in zip(pending.pending, mine, strict=True) if keep)
     if not items:
         return []
     details = {case_id: (title, activity) for case_id, title, activity in session.execute(

@@ -11,7 +11,9 @@ period shows its own end.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from db.engine import database_url, read_session
@@ -19,8 +21,16 @@ from services.access import readable_state
 from services.accounts import Actor
 from services.clock import utcnow
 from services.history_cache import HistoryCache, cache_directory
-from services.metrics import History, Snapshot, period_as_of, snapshot
+from services.metrics import (
+    History,
+    Snapshot,
+    data_version,
+    period_as_of,
+    read_history,
+    snapshot,
+)
 from services.periods import PeriodChoice
+from services.tasks import overdue_count
 from ui.runtime import engine
 
 
@@ -47,3 +57,24 @@ def state_at(as_of: datetime, *, actor: Actor) -> Snapshot:
 def period_state(period: PeriodChoice, *, actor: Actor) -> Snapshot:
     """The state a period's figures stand at: its end when it is closed, now otherwise."""
     return state_at(period_as_of(period, now=utcnow()), actor=actor)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _running(url: str, version: tuple[Any, ...]) -> History:
+    with read_session(engine()) as session:
+        return read_history(session, running_only=True)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _items_at(url: str, version: tuple[Any, ...], minute: datetime) -> pd.DataFrame:
+    return snapshot(_running(url, version), as_of=minute).items
+
+
+def my_overdue_count(actor: Actor) -> int:
+    """The user's overdue tasks now, for the sidebar on every page run. Only what is running
+    is read (once per data version, not the whole history a dashboard needs), and its state
+    is computed once a minute for every session of the process: a run pays a lookup."""
+    with read_session(engine()) as session:
+        version = data_version(session)
+    minute = utcnow().replace(second=0, microsecond=0)
+    return overdue_count(_items_at(database_url(), version, minute), actor=actor)

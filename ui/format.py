@@ -7,7 +7,7 @@ from collections.abc import Callable
 from streamlit.delta_generator import DeltaGenerator
 
 from services.accounts import Actor
-from services.formatting import SLA_LABELS, format_minutes
+from services.formatting import SLA_LABELS
 
 # One colour per state everywhere (Okabe-Ito: readable with colour-blindness), always with a
 # symbol and a word as well, never colour alone.
@@ -28,12 +28,6 @@ def sla_label(state: str) -> str:
 
 def sla_color(state: str) -> str:
     return SLA[state][2]
-
-
-def age_against_target(age: float, target: float | None) -> str:
-    if target is None:
-        return f"{format_minutes(age)} (tanpa target)"
-    return f"{format_minutes(age)} dari target {format_minutes(target)}"
 
 
 def progress_bar(bar: DeltaGenerator) -> Callable[[str, float], None]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from services.access import HEADS
 from services.accounts import Actor
+from services.catalog.roles import HEADS
 
 EVERYONE = None
 
@@ -72,8 +72,10 @@ def st_pages() -> dict[str, st.Page]:
     return pages
 
 
-def menu(actor: Actor, pages: dict[str, st.Page], current: str | None) -> None:
-    """The sidebar: the pages this user may open, by section."""
+def menu(actor: Actor, pages: dict[str, st.Page], current: str | None, *,
+         overdue: int = 0) -> None:
+    """The sidebar: the pages this user may open, by section; Tugas Saya with a red badge of
+    the user's overdue tasks."""
     sections: dict[str, list[PageSpec]] = {}
     for spec in PAGES:
         if spec.in_menu and spec.allows(actor):
@@ -81,5 +83,9 @@ def menu(actor: Actor, pages: dict[str, st.Page], current: str | None) -> None:
     for section, specs in sections.items():
         st.sidebar.caption(section)
         for spec in specs:
-            st.sidebar.page_link(pages[spec.key], label=spec.title, icon=spec.icon)
+            if spec.key == "tugas" and overdue:
+                st.sidebar.page_link(pages[spec.key], label=f"{spec.title} :red-badge[{overdue}]",
+                                     icon=spec.icon, help=f"{overdue} tugas Anda terlambat")
+            else:
+                st.sidebar.page_link(pages[spec.key], label=spec.title, icon=spec.icon)
 

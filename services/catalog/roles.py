@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 CANONICAL_ROLES = ("Kadis", "Sekretaris", "Fungsional", "Bidang", "Pengadministrasi", "Pengelola Monev")
+# The heads of the agency: they watch every SOP (the dashboards, the daily summary by email).
+HEADS = frozenset({"Kadis", "Sekretaris"})
 
 
 @dataclass(frozen=True)

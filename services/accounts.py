@@ -20,6 +20,7 @@ from db.models import AppSetting, Event, LoginSession, Role, SopReview, Unit, Us
 from services.clock import utcnow
 from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.mail import normalise_address
+from services.workflow.model import checked_name
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 72  # bcrypt reads at most 72 bytes
@@ -115,9 +116,7 @@ def create_user(
     if not USERNAME_PATTERN.match(username):
         raise InvalidInput("Nama pengguna 3-64 karakter: huruf kecil, angka, titik, garis bawah "
                            "atau tanda hubung, diawali huruf atau angka.")
-    full_name = full_name.strip()
-    if not 1 <= len(full_name) <= 120:
-        raise InvalidInput("Nama lengkap wajib diisi (maksimal 120 karakter).")
+    full_name = checked_name(full_name, what="Nama lengkap")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InvalidInput(f"Nama pengguna '{username}' sudah dipakai.")
     if password_hash is None:
@@ -325,12 +324,11 @@ def update_user(session: Session, *, actor: Actor, username: str, full_name: str
     if user.id == actor.user_id and (not is_admin or not is_active):
         raise InvalidInput("Anda tidak dapat mencabut hak admin atau menonaktifkan akun Anda "
                            "sendiri.")
-    if not 1 <= len(full_name.strip()) <= 120:
-        raise InvalidInput("Nama lengkap wajib diisi (maksimal 120 karakter).")
+    full_name = checked_name(full_name, what="Nama lengkap")
     address = normalise_address(email)
     role_rows, unit_id = _roles_and_unit(session, roles=roles, unit_code=unit_code,
                                          is_admin=is_admin)
-    user.full_name = full_name.strip()
+    user.full_name = full_name
     user.email = address
     user.roles = list(role_rows)
     user.unit_id = unit_id

@@ -14,6 +14,7 @@ from db.models import HolidayOverride, RamadanPeriod, WorkHours
 from services.accounts import Actor, require_admin
 from services.calendar import DayHours, WorkingCalendar, load_calendar_settings
 from services.errors import InvalidInput, NotFound
+from services.workflow.model import checked_name
 
 WEEKDAYS = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 
@@ -37,13 +38,6 @@ def holidays_of_year(session: Session, *, year: int) -> list[HolidayView]:
     return sorted(views, key=lambda view: view.day)
 
 
-def _name(name: str) -> str:
-    name = name.strip()
-    if not 1 <= len(name) <= 120:
-        raise InvalidInput("Nama hari libur wajib diisi (maksimal 120 karakter).")
-    return name
-
-
 def add_holiday(session: Session, *, actor: Actor, day: date, name: str, now: datetime) -> None:
     require_admin(actor)
     existing = session.get(HolidayOverride, day)
@@ -53,8 +47,8 @@ def add_holiday(session: Session, *, actor: Actor, day: date, name: str, now: da
         session.delete(existing)  # the national holiday it removed comes back
         session.flush()
         return
-    session.add(HolidayOverride(day=day, kind="add", name=_name(name), created_at=now,
-                                created_by_user_id=actor.user_id))
+    session.add(HolidayOverride(day=day, kind="add", name=checked_name(name, what="Nama hari libur"),
+                                created_at=now, created_by_user_id=actor.user_id))
     session.flush()
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from db.models import Unit
 from services.accounts import Actor, require_admin
 from services.errors import InvalidInput
+from services.workflow.model import checked_name
 
 UNIT_KINDS = ("sekretariat", "bidang", "lainnya")
 _CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -31,13 +32,12 @@ def create_unit(session: Session, *, actor: Actor, code: str, name: str, kind: s
     require_admin(actor)
     if not _CODE.match(code) or len(code) > 40:
         raise InvalidInput("Kode unit: huruf kecil, angka dan tanda hubung (maks. 40).")
-    if not 1 <= len(name.strip()) <= 120:
-        raise InvalidInput("Nama unit wajib diisi (maksimal 120 karakter).")
+    name = checked_name(name, what="Nama unit")
     if kind not in UNIT_KINDS:
         raise InvalidInput(f"Jenis unit harus salah satu dari: {', '.join(UNIT_KINDS)}.")
-    if session.scalar(select(Unit.id).where((Unit.code == code) | (Unit.name == name.strip()))):
+    if session.scalar(select(Unit.id).where((Unit.code == code) | (Unit.name == name))):
         raise InvalidInput(f"Unit '{code}' atau '{name}' sudah ada.")
-    unit = Unit(code=code, name=name.strip(), kind=kind, is_active=True, created_at=now)
+    unit = Unit(code=code, name=name, kind=kind, is_active=True, created_at=now)
     session.add(unit)
     session.flush()
     return _view(unit)
@@ -66,12 +66,11 @@ def update_unit(session: Session, *, actor: Actor, code: str, name: str, kind: s
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
         raise InvalidInput(f"Unit '{code}' tidak ada.")
-    if not 1 <= len(name.strip()) <= 120:
-        raise InvalidInput("Nama unit wajib diisi (maksimal 120 karakter).")
+    name = checked_name(name, what="Nama unit")
     if kind not in UNIT_KINDS:
         raise InvalidInput(f"Jenis unit harus salah satu dari: {', '.join(UNIT_KINDS)}.")
-    clash = session.scalar(select(Unit.id).where(Unit.name == name.strip(), Unit.id != unit.id))
+    clash = session.scalar(select(Unit.id).where(Unit.name == name, Unit.id != unit.id))
     if clash is not None:
         raise InvalidInput(f"Nama unit '{name}' sudah dipakai.")
-    unit.name, unit.kind, unit.is_active = name.strip(), kind, is_active
+    unit.name, unit.kind, unit.is_active = name, kind, is_active
     session.flush()

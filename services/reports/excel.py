@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -43,9 +43,11 @@ def _put(sheet: Worksheet, row: int, column: int, value: Any) -> Cell:
     stays text after an edit. Line ends become line feeds, Excel's line break in a cell:
     without lxml openpyxl writes a carriage return bare and every XML reader turns it into a
     line feed anyway, so this makes the file the same whichever writer openpyxl picks.
-    Numbers and dates keep openpyxl's own types."""
+    Numbers and dates keep openpyxl's own types. The forms refuse control characters, which
+    XLSX cannot hold; text stored before they did shows each as U+FFFD instead of failing
+    the whole workbook."""
     if isinstance(value, str):
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value.replace("\r\n", "\n").replace("\r", "\n"))
     cell: Cell = sheet.cell(row=row, column=column, value=value)
     if isinstance(value, str):
         cell.data_type = "s"

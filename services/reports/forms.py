@@ -26,6 +26,7 @@ from services.formatting import format_percent
 from services.metrics import Metrics, SopMetrics, StepMetrics
 from services.periods import PeriodChoice
 from services.settings import get_setting
+from services.workflow.model import bounded_note
 
 GOOD = "Berjalan dengan baik"
 NOT_GOOD = "Tidak berjalan dengan baik"
@@ -276,10 +277,7 @@ def monitoring_form(session: Session, *, entry: CatalogEntry, period: PeriodChoi
 
 
 def _clean(text: Any, what: str) -> str:
-    value = "" if text is None else str(text).strip()
-    if len(value) > MAX_TEXT:
-        raise InvalidInput(f"{what} terlalu panjang (paling banyak {MAX_TEXT} karakter).")
-    return value
+    return bounded_note(None if text is None else str(text), limit=MAX_TEXT, what=what) or ""
 
 
 def _entry(session: Session, code: str) -> CatalogEntry:

@@ -10,6 +10,7 @@ facts, so the rules live here once and a log the forms would refuse is refused o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -194,8 +195,34 @@ def submitting_unit(step: StepPlan, *, unit_id: int | None,
 # --- what the forms check ---------------------------------------------------------------------
 
 
+# Tab and line ends are ordinary typing; the other C0 controls and DEL come only from pasting or
+# a script, cannot be written into a workbook (the XML of XLSX forbids them) or stored by
+# PostgreSQL (NUL), and would show as nothing on screen.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def refuse_control_characters(text: str, *, what: str) -> None:
+    found = _CONTROL_CHARACTERS.search(text)
+    if found is not None:
+        raise InvalidInput(f"{what} berisi karakter kendali tak terlihat (kode {ord(found.group())}), "
+                           "biasanya terbawa saat menempel teks; ketik ulang bagian itu.")
+
+
+MAX_NAME = 120
+
+
+def checked_name(name: str, *, what: str) -> str:
+    """A name an admin types: a person, a unit, a holiday."""
+    text = name.strip()
+    if not 1 <= len(text) <= MAX_NAME:
+        raise InvalidInput(f"{what} wajib diisi (maksimal {MAX_NAME} karakter).")
+    refuse_control_characters(text, what=what)
+    return text
+
+
 def checked_title(title: str | None) -> str:
     text = (title or "").strip()
+    refuse_control_characters(text, what="Judul kasus")
     if not MIN_TITLE <= len(text) <= MAX_TITLE:
         raise InvalidInput(f"Judul kasus wajib diisi, {MIN_TITLE} sampai {MAX_TITLE} karakter "
                            f"(tertulis {len(text)}).")
@@ -351,7 +378,7 @@ class CaseState:
         self._by = attribute(step, recorder=recorder, performer=performer)
         if kind == "complete":
             unit_id = submitting_unit(step, unit_id=unit_id, attribution=self._by)
-        note = bounded_note(note)
+        note = bounded_note(note, what="Alasan pengembalian" if kind == "return" else "Catatan")
         if kind == "begin":
             if visit.begun_at is not None:
                 raise InvalidTransition(
@@ -507,6 +534,7 @@ def bounded_note(note: str | None, *, limit: int = MAX_NOTE, what: str = "Catata
     if note is None:
         return None
     note = note.strip()
+    refuse_control_characters(note, what=what)
     if len(note) > limit:
         raise InvalidInput(f"{what} terlalu panjang: {len(note)} karakter, maksimal {limit}.")
     return note or None

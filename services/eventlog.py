@@ -373,36 +373,38 @@ def export_event_csv(session: Session, *, out: IO[str], period: Period | None = 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     count = 0
-    result = session.execute(query.execution_options(yield_per=_EXPORT_CHUNK))
+    # Core, not ORM, execution: the rows are plain values, and the ORM's per-row loading was
+    # a third of the export's time.
+    result = session.connection().execution_options(yield_per=_EXPORT_CHUNK).execute(query)
     for chunk in result.partitions(_EXPORT_CHUNK):
-        rows = _export_rows(chunk, corrections=corrections, schedules=schedules)
-        writer.writerows(rows)
-        count += len(rows)
+        writer.writerows(_export_rows(chunk, corrections=corrections, schedules=schedules))
+        count += len(chunk)
         if progress is not None:
             progress(count)
     return count
 
 
 def _export_rows(chunk: Sequence[Any], *, corrections: dict[int, dict[str, str]],
-                 schedules: dict[int, dict[int, datetime]]) -> list[tuple[Any, ...]]:
+                 schedules: dict[int, dict[int, datetime]]) -> Iterator[tuple[Any, ...]]:
+    """A chunk's CSV rows. Only the rows that differ from their stored values are touched one
+    by one: the corrected events and the starts (whose note carries the case's title, period
+    and schedule). The csv module writes None as an empty cell."""
     (event_ids, case_ids, refs, codes, versions, seqs, kinds, instants, roles, units,
-     performers, recorders, notes, titles, period_labels) = (list(column) for column in
-                                                             zip(*chunk, strict=True))
-    stamps = _iso_column(np.array(instants, dtype=np.int64))
-    for index, event_id in enumerate(event_ids):
-        corrected = corrections.get(event_id)
-        if corrected is not None:
+     performers, recorders, notes, titles, period_labels) = (np.array(column, dtype=object)
+                                                             for column in zip(*chunk, strict=True))
+    stamps = _iso_column(instants.astype(np.int64))
+    if corrections:
+        for index in np.flatnonzero(np.isin(event_ids.astype(np.int64), list(corrections))):
+            corrected = corrections[int(event_ids[index])]
             if "occurred_at" in corrected:
                 stamps[index] = _iso(parse_timestamp(corrected["occurred_at"]))
             notes[index] = corrected.get("note", notes[index])
             kinds[index] = corrected.get("outcome", kinds[index])  # decided the other way
-        if kinds[index] == "start":
-            notes[index] = encode_start_note(titles[index], period_labels[index],
-                                             schedules.get(case_ids[index], {}), notes[index])
-    return list(zip(refs, codes, versions, ["" if seq is None else seq for seq in seqs], kinds,
-                    stamps, [r or "" for r in roles], [u or "" for u in units],
-                    [p or "" for p in performers], [r or "" for r in recorders],
-                    [n or "" for n in notes], strict=True))
+    for index in np.flatnonzero(kinds == "start"):
+        notes[index] = encode_start_note(titles[index], period_labels[index],
+                                         schedules.get(case_ids[index], {}), notes[index])
+    return zip(refs, codes, versions, seqs, kinds, stamps, roles, units, performers, recorders,
+               notes, strict=True)
 
 
 def _corrections(session: Session) -> dict[int, dict[str, str]]:

@@ -96,20 +96,25 @@ def write_session(engine: Engine) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any exception."""
     write_engine = engine.execution_options(pantau_write=True)
     if engine.dialect.name != "sqlite":
-        with Session(write_engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
-        return
-    with _writer_turn(engine):
-        session = _begun_sqlite_session(write_engine)
-        try:
+        with _committed(Session(write_engine, expire_on_commit=False)) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        return
+    with _writer_turn(engine), _committed(_begun_sqlite_session(write_engine)) as session:
+        yield session
+
+
+@contextmanager
+def _committed(session: Session) -> Iterator[Session]:
+    # Not `with session.begin()`: code that goes on using a session after a failed flush then
+    # gets the same PendingRollbackError on both backends, which the app's handler shows.
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
 
 
 _TURNS: dict[str, threading.Lock] = {}

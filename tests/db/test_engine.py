@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 import db.engine
 from db.engine import DatabaseBusy, is_busy, make_engine, read_session, write_session
 from db.models import AppSetting
+from tests.faults import sqlite_locked_error
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(sqlite_url: str) -> None:
@@ -145,15 +146,8 @@ def test_sqlite_writers_of_one_process_take_turns(sqlite_url: str,
     engine.dispose()
 
 
-def test_only_a_locked_database_counts_as_busy(tmp_path) -> None:
-    holder = sqlite3.connect(tmp_path / "kunci.db", isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
-    waiter = sqlite3.connect(tmp_path / "kunci.db", timeout=0, isolation_level=None)
-    with pytest.raises(sqlite3.OperationalError) as locked:  # SQLite's own, with its code
-        waiter.execute("BEGIN IMMEDIATE")
-    waiter.close()
-    holder.close()
-    assert is_busy(OperationalError("BEGIN IMMEDIATE", {}, locked.value))
+def test_only_a_locked_database_counts_as_busy() -> None:
+    assert is_busy(OperationalError("BEGIN IMMEDIATE", {}, sqlite_locked_error()))
     assert is_busy(DatabaseBusy())
     assert not is_busy(OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O")))
     assert not is_busy(OperationalError("SELECT 1", {}, Exception("connection refused")))

@@ -51,7 +51,7 @@ def test_create_admin_from_the_command_line_only_once(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     assert "Admin admin dibuat" in made.stdout
     again = create("admin2", "sandi-admin-2026")
-    assert again.returncode == 2 and "Penyiapan awal sudah selesai" in again.stderr
+    assert again.returncode == 2 and "Akun admin sudah dibuat" in again.stderr
     no_terminal = subprocess.run(  # stdin is not a terminal, and no --password-stdin
         [sys.executable, str(REPO_ROOT / "manage.py"), "create-admin", "--username", "admin3",
          "--full-name", "Admin"], input="", capture_output=True, text=True, timeout=120,

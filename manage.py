@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from db.backup import BackupError, backup_database, restore_database
 from db.engine import database_url, make_engine, read_session, write_session
-from db.migrate import is_up_to_date
+from db.migrate import head_revision, is_up_to_date
 from services.accounts import SYSTEM, create_first_admin
 from services.bootstrap import DEFAULT_CATALOG_DIR, initialise
 from services.catalog.definition import CatalogError
@@ -263,9 +263,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    restore_database(url=database_url(), source=args.file, replace=args.replace)
-    print(f"Dipulihkan dari {args.file}. Jalankan `python manage.py init` bila cadangan berasal "
-          "dari versi aplikasi yang lebih lama (migrasi).")
+    revision = restore_database(url=database_url(), source=args.file, replace=args.replace)
+    print(f"Dipulihkan dari {args.file} (versi skema {revision}).")
+    if revision != head_revision():
+        print("Cadangan berasal dari versi aplikasi yang lebih lama: jalankan "
+              "`python manage.py init` untuk memigrasikannya.")
     return 0
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, func, select
 
 from db.engine import read_session, write_session
-from db.models import Case, Event, Visit
+from db.models import Case, Event, User, UserRole, Visit
 from services.accounts import load_actor
 from services.clock import utcnow
 from services.errors import ServiceError
@@ -65,7 +65,12 @@ def run_writers(engine: Engine, *, username: str, writers: int = 20, actions: in
     with read_session(engine) as session:
         actor = load_actor(session, username=username)
         plan = wf.load_plan(session, version_id=wf.current_version_id(session, sop_code=SOP))
-    decisions = {step.seq for step in plan.steps if step.is_decision}
+        # A decision recorded for someone else names who decided and the Nota Dinas
+        # (services/workflow/model.decision_source): the first active holder of the role.
+        deciders = {step.seq: session.scalar(
+            select(User.username).join(UserRole, UserRole.user_id == User.id)
+            .where(UserRole.role_id == step.role_id, User.is_active).order_by(User.id).limit(1))
+            for step in plan.steps if step.is_decision}
     cases: list[int] = []
     lock = threading.Lock()
     run = WriterRun(writers=writers, actions=actions, seconds=0.0)
@@ -92,11 +97,14 @@ def run_writers(engine: Engine, *, username: str, writers: int = 20, actions: in
         visit_id, seq, _version = seen
         assert case_id is not None  # a case was chosen: it has an open visit
         began = time.perf_counter()
+        decider = deciders.get(seq)
         with write_session(engine) as session:
-            # A recorder writing up the Buku Agenda: the performer is the step's role.
+            # A recorder writing up the Buku Agenda: the performer is the step's role, and a
+            # decision names its decider and the disposition it came from.
             wf.record_step(session, actor=actor, case_id=case_id, visit_id=visit_id, seq=seq,
-                           kind="approve" if seq in decisions else "complete", at=utcnow(),
-                           performer=Performer.UNKNOWN)
+                           kind="approve" if seq in deciders else "complete", at=utcnow(),
+                           performer=Performer.UNKNOWN if decider is None else decider,
+                           decision_source=None if decider is None else "Disposisi 1/beban")
         elapsed = time.perf_counter() - began
         with lock:
             run.recorded += 1

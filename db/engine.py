@@ -4,11 +4,22 @@ The database URL comes from `PANTAU_DATABASE_URL`; the default is a SQLite file 
 `data/`. SQLite connections get WAL (readers never block the writer), foreign keys and a busy
 timeout. Write transactions on SQLite begin IMMEDIATE, so two writers queue on the database
 lock instead of failing later on a stale snapshot; reads stay deferred and never block.
+
+SQLite's busy timeout is a poll, not a queue: under many writers on a loaded machine one of
+them can keep losing the lock for the whole timeout ("database is locked" at BEGIN IMMEDIATE,
+seen in the 20-writer load test). So the writers of one process (the Streamlit server runs
+every user session as a thread of one process) take turns on a lock of their own first,
+and a BEGIN that still finds the database locked (another process: the command line, an
+import) is tried again a few times before the user is told the database is busy.
 """
 
 from __future__ import annotations
 
 import os
+import random
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,12 +27,19 @@ from typing import Any
 
 from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = REPO_ROOT / "data" / "pantau.db"
 DATABASE_URL_ENV = "PANTAU_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+SQLITE_BEGIN_ATTEMPTS = 3  # each waits up to the busy timeout
+SQLITE_WRITER_TURN_SECONDS = 60  # longest wait for this process's other writers
+
+
+class DatabaseBusy(Exception):
+    """Another writer kept the SQLite database locked past every wait; nothing was written."""
 
 
 def database_url() -> str:
@@ -77,9 +95,76 @@ def read_session(engine: Engine) -> Iterator[Session]:
 def write_session(engine: Engine) -> Iterator[Session]:
     """One transaction: committed when the block ends, rolled back on any exception."""
     write_engine = engine.execution_options(pantau_write=True)
-    with Session(write_engine, expire_on_commit=False) as session:
-        with session.begin():
+    if engine.dialect.name != "sqlite":
+        with _committed(Session(write_engine, expire_on_commit=False)) as session:
             yield session
+        return
+    with _writer_turn(engine), _committed(_begun_sqlite_session(write_engine)) as session:
+        yield session
+
+
+@contextmanager
+def _committed(session: Session) -> Iterator[Session]:
+    # Not `with session.begin()`: code that goes on using a session after a failed flush then
+    # gets the same PendingRollbackError on both backends, which the app's handler shows.
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+_TURNS: dict[str, threading.Lock] = {}
+_TURNS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _writer_turn(engine: Engine) -> Iterator[None]:
+    """This process's writers to one SQLite file, one at a time (a lock wakes the next writer
+    when it is free; SQLite's busy timeout only polls, and can starve one)."""
+    key = str(Path(engine.url.database or ":memory:").resolve())
+    with _TURNS_GUARD:
+        turn = _TURNS.setdefault(key, threading.Lock())
+    if not turn.acquire(timeout=SQLITE_WRITER_TURN_SECONDS):
+        raise DatabaseBusy("other writers of this process held the database too long")
+    try:
+        yield
+    finally:
+        turn.release()
+
+
+def _begun_sqlite_session(write_engine: Engine) -> Session:
+    """A session whose BEGIN IMMEDIATE has run, tried again while another process holds the
+    lock. Nothing has been read or written yet, so a retry repeats nothing."""
+    for attempt in range(SQLITE_BEGIN_ATTEMPTS):
+        session = Session(write_engine, expire_on_commit=False)
+        try:
+            session.connection()  # emits BEGIN IMMEDIATE (the "begin" listener above)
+            return session
+        except OperationalError as error:
+            session.close()
+            if not is_busy(error) or attempt == SQLITE_BEGIN_ATTEMPTS - 1:
+                raise
+        _pause_before_retry(attempt)
+    raise AssertionError("unreachable")
+
+
+def _pause_before_retry(attempt: int) -> None:
+    time.sleep((0.2 * 2**attempt) * (1 + random.random()))  # jitter: writers do not collide again
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a database error means "locked by another writer" (SQLite), not a fault."""
+    if isinstance(error, DatabaseBusy):
+        return True
+    original = getattr(error, "orig", None)
+    if not isinstance(original, sqlite3.OperationalError):
+        return False
+    code = getattr(original, "sqlite_errorcode", 0) & 0xFF  # the primary code of an extended one
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def affected_rows(session: Session, statement: Executable) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 import bcrypt
 import pandas as pd
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from db.engine import affected_rows
@@ -161,6 +162,8 @@ def _roles_and_unit(session: Session, *, roles: Sequence[str], unit_code: str | 
 # --- login --------------------------------------------------------------------------------
 
 SETUP_MARKER = "setup_completed"
+FIRST_ADMIN_EXISTS = ("Akun admin sudah dibuat: penyiapan awal sudah selesai. Masuk dengan akun "
+                      "yang ada.")
 
 
 def has_users(session: Session) -> bool:
@@ -188,12 +191,16 @@ def login_credentials(session: Session) -> dict[str, Any]:
 
 def create_first_admin(session: Session, *, username: str, full_name: str, password: str,
                        now: datetime) -> User:
-    """The first-run setup: only while no user exists, and only once (a unique marker row
-    makes a second, simultaneous setup fail)."""
+    """The first-run setup: only while no user exists, and only once. Simultaneous setups
+    on PostgreSQL all see no user; the marker row's key lets one in and makes the others
+    wait for it, then fail (SQLite writers queue, and the later ones see the admin)."""
     if has_users(session):
-        raise PermissionDenied("Penyiapan awal sudah selesai; masuk dengan akun yang ada.")
+        raise PermissionDenied(FIRST_ADMIN_EXISTS)
     session.add(AppSetting(key=SETUP_MARKER, value={"by": username}, updated_at=now))
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise PermissionDenied(FIRST_ADMIN_EXISTS) from error
     return create_user(session, actor=SYSTEM, username=username, full_name=full_name,
                        password=password, roles=[], is_admin=True, now=now)
 

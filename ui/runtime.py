@@ -1,13 +1,17 @@
-"""The database engine for this Streamlit process."""
+"""The database engine for this Streamlit process, and what a run shows when the database
+fails it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
 
-from db.engine import database_url, make_engine
+from db.engine import DatabaseBusy, database_url, is_busy, make_engine
 from db.migrate import is_up_to_date
 
 STYLE_SHEET = Path(__file__).with_name("style.css")
@@ -30,3 +34,39 @@ def stop_unless_database_ready() -> None:
             "atau `python manage.py init` lalu muat ulang halaman ini."
         )
         st.stop()
+
+
+DATABASE_FAULTS = (DBAPIError, PendingRollbackError, DatabaseBusy)
+BUSY = ("Basis data sedang sibuk melayani pengguna lain; tindakan terakhir tidak tersimpan. "
+        "Tunggu sebentar lalu coba lagi.")
+UNREACHABLE = ("Basis data tidak dapat dihubungi; tidak ada yang tersimpan. Coba lagi beberapa "
+               "saat lagi; bila tetap begini, hubungi admin.")
+DROPPED = ("Koneksi ke basis data terputus sesaat; tindakan terakhir tidak tersimpan. Muat "
+           "ulang halaman lalu coba lagi.")
+REFUSED = ("Basis data menolak tindakan terakhir; tidak ada yang tersimpan. Muat ulang halaman "
+           "lalu coba lagi; bila berulang, hubungi admin.")
+
+
+def fault_message(error: BaseException) -> str:
+    """What the user is told about a database fault. In every case the transaction was
+    rolled back whole (db/engine.write_session), so nothing half-done is stored."""
+    if is_busy(error):
+        return BUSY
+    if isinstance(error, DBAPIError) and error.statement is None:
+        return UNREACHABLE  # failed while connecting: no statement ran
+    if isinstance(error, (OperationalError, InterfaceError, PendingRollbackError)):
+        # A connection cut under a statement; a PendingRollbackError is the same cut seen
+        # later, by code that used the session after the failed flush.
+        return DROPPED
+    return REFUSED
+
+
+@contextmanager
+def database_faults() -> Iterator[None]:
+    """Around a whole run: a database fault ends it with a message instead of Streamlit's
+    error page. The session that failed is closed by its `with` block on the way out; the
+    next run takes a fresh connection (the pool pings it first on PostgreSQL)."""
+    try:
+        yield
+    except DATABASE_FAULTS as error:
+        st.error(fault_message(error), icon=":material/cloud_off:")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from db.engine import read_session, write_session
+from db.models import User
 from services.accounts import (
+    FIRST_ADMIN_EXISTS,
     SYSTEM,
     create_first_admin,
     delete_user,
@@ -28,7 +32,7 @@ def test_first_admin_only_while_no_user_exists(engine: Engine) -> None:
                                    password="sandi-admin-1", now=NOW)
     assert admin.username == "admin" and admin.is_admin
     assert verify_password("sandi-admin-1", admin.password_hash)
-    with pytest.raises(PermissionDenied, match="Penyiapan awal sudah selesai"):
+    with pytest.raises(PermissionDenied, match="Akun admin sudah dibuat"):
         with write_session(engine) as session:
             create_first_admin(session, username="lain", full_name="Lain",
                                password="sandi-admin-2", now=NOW)
@@ -96,3 +100,52 @@ def test_calendar_changes_apply_to_working_time(org: Organisation) -> None:
         [wib(2025, 2, 4), wib(2025, 5, 1), wib(2025, 3, 3)],
         [wib(2025, 2, 5), wib(2025, 5, 2), wib(2025, 3, 4)])
     assert list(minutes) == [0, 450, 390]
+
+
+def test_simultaneous_first_run_setups_make_one_admin_and_refuse_the_rest(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row 15 of issue 15: ten setups at once on PostgreSQL made one admin and nine raw
+    IntegrityErrors. On PostgreSQL every setup has looked for users (and found none) before
+    any goes on; SQLite writers queue, so there they only start together."""
+    setups = 10
+    barrier = threading.Barrier(setups, timeout=120)
+    if engine.dialect.name == "postgresql":
+        import services.accounts
+
+        looked = services.accounts.has_users
+
+        def has_users_then_wait(session: Session) -> bool:
+            found = looked(session)
+            barrier.wait()
+            return found
+
+        monkeypatch.setattr(services.accounts, "has_users", has_users_then_wait)
+        gate = None
+    else:
+        gate = barrier
+    made: list[str] = []
+    refused: list[str] = []
+    failures: list[str] = []
+
+    def setup(number: int) -> None:
+        try:
+            if gate is not None:
+                gate.wait()
+            with write_session(engine) as session:
+                create_first_admin(session, username=f"admin{number}", full_name="Admin",
+                                   password="sandi-admin-1", now=NOW)
+            made.append(f"admin{number}")
+        except PermissionDenied as error:
+            refused.append(str(error))
+        except Exception as error:  # noqa: BLE001 - anything else is what this test is about
+            failures.append(f"{type(error).__name__}: {error}")
+
+    threads = [threading.Thread(target=setup, args=(n,)) for n in range(setups)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == [] and len(made) == 1
+    assert refused == [FIRST_ADMIN_EXISTS] * (setups - 1)
+    with read_session(engine) as session:
+        assert session.scalars(select(User.username)).all() == made

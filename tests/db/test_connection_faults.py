@@ -4,12 +4,14 @@ succeeds on the next attempt through a fresh connection."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
 
 from db.engine import read_session, write_session
-from db.models import Event
+from db.models import AppSetting, Event
 from services.workflow import engine as wf
 from tests.organisation import NOW, Organisation, wib
 
@@ -49,3 +51,27 @@ def test_a_write_cut_midway_leaves_nothing_and_a_retry_succeeds(org: Organisatio
                                  at=wib(2026, 11, 19, 9), now=NOW)
     assert event_count(org) == before + 1
     assert recorded.case_ref.endswith("-001")  # the lost attempt took no number
+
+
+def test_a_session_used_after_a_failed_flush_is_discarded_whole(org: Organisation) -> None:
+    """Row 14 of issue 15: a PendingRollbackError (the session used again after a failed
+    flush, as after a cut connection) rolls back all of its work; the page says so
+    (tests/pages) and the next write starts clean."""
+    actor = org.actor("fungsional")
+    with write_session(org.engine) as session:
+        session.add(AppSetting(key="sudah_ada", value=1, updated_at=NOW))
+    before = event_count(org)
+    with pytest.raises(PendingRollbackError):
+        with write_session(org.engine) as session:
+            wf.start_case(session, actor=actor, sop_code="e-kinerja", title="Setengah",
+                          at=wib(2026, 11, 19, 9), now=NOW)
+            session.add(AppSetting(key="sudah_ada", value=2, updated_at=NOW))
+            with contextlib.suppress(IntegrityError):
+                session.flush()
+            wf.start_case(session, actor=actor, sop_code="e-kinerja", title="Sesudahnya",
+                          at=wib(2026, 11, 19, 9), now=NOW)
+    assert event_count(org) == before
+    with write_session(org.engine) as session:
+        recorded = wf.start_case(session, actor=actor, sop_code="e-kinerja", title="Ulang",
+                                 at=wib(2026, 11, 19, 9), now=NOW)
+    assert event_count(org) == before + 1 and recorded.case_ref.endswith("-001")

@@ -1,12 +1,17 @@
 import sqlite3
-from datetime import datetime
+import threading
+import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from db.engine import make_engine, read_session, write_session
+import db.engine
+from db.engine import DatabaseBusy, is_busy, make_engine, read_session, write_session
 from db.models import AppSetting
+from tests.faults import sqlite_locked_error
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(sqlite_url: str) -> None:
@@ -55,3 +60,94 @@ def test_instants_come_back_in_utc(engine) -> None:
         stored = session.get(AppSetting, "x")
         assert stored.updated_at.isoformat() == "2026-01-01T01:00:00+00:00"
         assert stored.value == {"a": 1}
+
+
+def _setting_written(engine, key: str) -> bool:
+    with read_session(engine) as session:
+        return session.get(AppSetting, key) is not None
+
+
+def _write_setting(engine, key: str) -> None:
+    with write_session(engine) as session:
+        session.add(AppSetting(key=key, value=1, updated_at=datetime.now(UTC)))
+
+
+def test_a_sqlite_writer_tries_again_while_another_process_holds_the_lock(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row 16 of issue 15: a writer that found the database locked past the busy timeout
+    failed at once. The other process here lets go when the writer pauses to retry."""
+    monkeypatch.setattr(db.engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    engine = make_engine(sqlite_url)
+    other = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    pauses: list[int] = []
+
+    def pause(attempt: int) -> None:
+        pauses.append(attempt)
+        other.execute("COMMIT")
+
+    monkeypatch.setattr(db.engine, "_pause_before_retry", pause)
+    _write_setting(engine, "sesudah_menunggu")
+    assert pauses == [0] and _setting_written(engine, "sesudah_menunggu")
+    other.close()
+    engine.dispose()
+
+
+def test_a_sqlite_writer_locked_out_to_the_end_is_told_busy_and_writes_nothing(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db.engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    pauses: list[int] = []
+    monkeypatch.setattr(db.engine, "_pause_before_retry", pauses.append)
+    engine = make_engine(sqlite_url)
+    other = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(OperationalError) as refused:
+        _write_setting(engine, "tidak_tercatat")
+    assert is_busy(refused.value)
+    assert pauses == list(range(db.engine.SQLITE_BEGIN_ATTEMPTS - 1))
+    other.execute("ROLLBACK")
+    other.close()
+    assert not _setting_written(engine, "tidak_tercatat")
+    engine.dispose()
+
+
+def test_sqlite_writers_of_one_process_take_turns(sqlite_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers in one process wait for each other however long the first one takes, instead
+    of polling SQLite's lock (which can starve a writer past the busy timeout)."""
+    monkeypatch.setattr(db.engine, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(db.engine, "_pause_before_retry", lambda attempt: None)
+    engine = make_engine(sqlite_url)
+    inside, second_started = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def first() -> None:
+        with write_session(engine) as session:
+            session.add(AppSetting(key="pertama", value=1, updated_at=datetime.now(UTC)))
+            inside.set()
+            second_started.wait()
+            time.sleep(0.5)  # far past the second writer's every busy timeout and retry
+
+    def second() -> None:
+        inside.wait()
+        second_started.set()
+        try:
+            _write_setting(engine, "kedua")
+        except BaseException as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert _setting_written(engine, "pertama") and _setting_written(engine, "kedua")
+    engine.dispose()
+
+
+def test_only_a_locked_database_counts_as_busy() -> None:
+    assert is_busy(OperationalError("BEGIN IMMEDIATE", {}, sqlite_locked_error()))
+    assert is_busy(DatabaseBusy())
+    assert not is_busy(OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O")))
+    assert not is_busy(OperationalError("SELECT 1", {}, Exception("connection refused")))

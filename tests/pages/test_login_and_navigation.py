@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError, PendingRollbackError
 
-from db.engine import make_engine, read_session, write_session
+from db.engine import DatabaseBusy, make_engine, read_session, write_session
 from db.models import User
 from services.accounts import update_user
+from tests.faults import sqlite_locked_error
 from tests.organisation import PASSWORD
 from tests.pages.conftest import fresh_app, log_in, run_ok, shown
+from ui.runtime import BUSY, DROPPED, UNREACHABLE
 
 
 def _user(url: str, username: str) -> User:
@@ -191,3 +195,42 @@ def test_a_dropped_database_connection_shows_a_retry_message(signed_in, monkeypa
     monkeypatch.setattr(services.catalog.store, "current_catalog", working)
     run_ok(app)
     assert not app.error, [e.value for e in app.error]
+
+
+def test_a_database_refusing_connections_says_nothing_was_saved(signed_in, monkeypatch) -> None:
+    """Row 13 of issue 15: the database stops accepting connections while the app runs (here
+    the app's URL now points at a closed port): a message, not Streamlit's error page."""
+    app = signed_in("kadis", "katalog")
+    monkeypatch.setenv("PANTAU_DATABASE_URL", "postgresql+psycopg://pantau@127.0.0.1:1/pantau")
+    run_ok(app)
+    assert [shown(e) for e in app.error] == [UNREACHABLE]
+    fresh = fresh_app()
+    run_ok(fresh)  # a new visitor: the readiness check itself cannot connect
+    assert [shown(e) for e in fresh.error] == [UNREACHABLE]
+
+
+@pytest.mark.parametrize("fault, message", [
+    (lambda: PendingRollbackError("This Session's transaction has been rolled back due to a "
+                                  "previous exception during flush."), DROPPED),
+    (lambda: OperationalError("BEGIN IMMEDIATE", {}, sqlite_locked_error()), BUSY),
+    (lambda: DatabaseBusy("other writers of this process held the database too long"), BUSY),
+], ids=["pending-rollback", "sqlite-locked", "writers-queue"])
+def test_other_database_faults_say_nothing_was_saved(signed_in, monkeypatch, fault,
+                                                     message) -> None:
+    """Rows 14 and 16 of issue 15: a PendingRollbackError (a session used after its connection
+    was cut) escaped the handler; "database is locked" was called a connection drop."""
+    import services.catalog.store
+
+    app = signed_in("kadis", "katalog")
+
+    def failing(*args, **kwargs):
+        raise fault()
+
+    working = services.catalog.store.current_catalog
+    monkeypatch.setattr(services.catalog.store, "current_catalog", failing)
+    run_ok(app)
+    assert [shown(e) for e in app.error] == [message]
+    monkeypatch.setattr(services.catalog.store, "current_catalog", working)
+    run_ok(app)
+    assert not app.error, [e.value for e in app.error]
+

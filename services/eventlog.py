@@ -375,7 +375,9 @@ def export_event_csv(session: Session, *, out: IO[str], period: Period | None = 
     count = 0
     # Core, not ORM, execution: the rows are plain values, and the ORM's per-row loading was
     # a third of the export's time.
-    result = session.connection().execution_options(yield_per=_EXPORT_CHUNK).execute(query)
+    # The option on the statement: Connection.execution_options would change the session's
+    # connection for every later query too.
+    result = session.connection().execute(query.execution_options(yield_per=_EXPORT_CHUNK))
     for chunk in result.partitions(_EXPORT_CHUNK):
         writer.writerows(_export_rows(chunk, corrections=corrections, schedules=schedules))
         count += len(chunk)

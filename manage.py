@@ -170,16 +170,21 @@ def cmd_export_events(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from db.engine import read_session
+    from db.engine import database_url, read_session
     from services.clock import utcnow
+    from services.history_cache import HistoryCache, cache_directory
     from services.metrics import compute_metrics, metrics_json, period_as_of
 
     engine = _ready_engine()
+    url = database_url()
     with read_session(engine) as session:
         as_of = args.as_of
         if args.period is not None and as_of is None:
             as_of = period_as_of(args.period, now=utcnow())
-        metrics = compute_metrics(session, as_of=as_of,
+        # The history the app keeps on disk, when it is of the current data version (or
+        # behind by new events only): reading it from the database is most of the time.
+        history = HistoryCache(url=url, directory=cache_directory(url)).history(session)
+        metrics = compute_metrics(session, as_of=as_of, history=history,
                                   period=args.period.bounds() if args.period else None)
     document = metrics_json(metrics, period=args.period)
     if args.json:
@@ -325,7 +330,7 @@ def _period(text: str) -> PeriodChoice:
 
 
 def _instant(text: str) -> datetime:
-    from services.eventlog import parse_timestamp
+    from services.formatting import parse_timestamp
 
     try:
         return parse_timestamp(text)

@@ -37,6 +37,7 @@ def loaded_by(*args: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("args", [("--help",), ("metrics", "--help"), ("import-events", "-h"),
+                                  ("metrics", "--as-of", "2026-04-01T09:00:00+07:00", "--help"),
                                   ("no-such-command",)])
 def test_help_and_usage_errors_load_no_heavy_library(args: tuple[str, ...]) -> None:
     report = loaded_by(*args)

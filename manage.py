@@ -34,13 +34,20 @@ _TABLE_SUFFIXES = {".docx", ".txt", ".md", ".csv", ".xlsx"}
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from db.engine import make_engine
+    from db.engine import database_url, make_engine, read_session
     from services.bootstrap import DEFAULT_CATALOG_DIR, initialise
+    from services.history_cache import HistoryCache, cache_directory
 
     engine = make_engine()
     for result in initialise(engine=engine, catalog_dir=args.catalog or DEFAULT_CATALOG_DIR):
         print(f"{result.code}: versi {result.version} ({_STATUS_TEXT[result.status]})")
-    print("Basis data siap.")
+    # init runs before the app processes start (make run, docs/deploy.md): the history they
+    # keep is on disk and current, so neither they nor their first visitor read every event.
+    url = database_url()
+    with read_session(engine) as session:
+        history = HistoryCache(url=url, directory=cache_directory(url)).history(session)
+    print(f"Basis data siap; riwayat {len(history.ended) + len(history.running)} kunjungan "
+          "disiapkan untuk dasbor.")
     return 0
 
 

@@ -175,3 +175,36 @@ def test_the_metrics_command_reads_the_kept_history_with_the_same_figures(
     monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "empty"))
     assert metrics() == spliced  # a cold run on the same data
     assert len(reads) == 3 and "cases_where" not in reads[2]
+
+
+def test_init_leaves_the_history_on_disk_for_the_app_processes(
+        org: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`manage.py init` runs before the server starts: afterwards a new process's history
+    comes from the disk, reading no event, and equals a full read."""
+    import manage
+    import services.history_cache as module
+
+    rng = random.Random(13)
+    at = wib(2026, 3, 2, 8)
+    for _ in range(15):
+        at += timedelta(minutes=rng.randrange(5, 600))
+        _step(org, rng, at)
+    url = org.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("PANTAU_DATABASE_URL", url)
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    assert not cache_directory(url).exists()
+    assert manage.main(["init"]) == 0
+    assert "kunjungan disiapkan" in capsys.readouterr().out
+    assert (cache_directory(url) / "current").is_file()
+
+    reads: list[object] = []
+    monkeypatch.setattr(module, "read_history",
+                        lambda session, **kwargs: reads.append(kwargs))  # fails the test if used
+    with read_session(org.engine) as session:
+        loaded = HistoryCache(url=url, directory=cache_directory(url)).history(session)
+    assert reads == []
+    monkeypatch.undo()
+    with read_session(org.engine) as session:
+        same_history(loaded, read_history(session))
+        assert len(loaded.ended) > 0

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -383,9 +384,13 @@ def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]],
         raise ValueError(f"{table.__tablename__}: no value for {', '.join(missing)}")
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
     order = list(compiled.positiontup or []) if compiled.positional else keys
-    converters = [_converter(columns[key].type, dialect, instants) for key in order]
-    values = [[row[key] if convert is None else convert(row[key])
-               for key, convert in zip(order, converters, strict=True)] for row in rows]
+    converting = [(index, convert) for index, key in enumerate(order)
+                  if (convert := _converter(columns[key].type, dialect, instants)) is not None]
+    take = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    values = [list(take(row)) for row in rows]
+    for row in values:  # only the columns whose type converts (instants, JSON)
+        for index, convert in converting:
+            row[index] = convert(row[index])
     params: list[Any] = ([tuple(row) for row in values] if compiled.positional
                          else [dict(zip(order, row, strict=True)) for row in values])
     connection.exec_driver_sql(compiled.string, params)

@@ -372,12 +372,13 @@ def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]],
             instants: dict[datetime, Any]) -> None:
     """One executemany of the statement Core compiles, each value converted by its column's
     own type for this database: what Core does row by row, whose per-row parameter handling
-    was a quarter of a 1M-event import. Every row has the keys of the first."""
+    was a quarter of a 1M-event import. Every row has the keys of the first; keys starting
+    with "_" are the replay's own bookkeeping, not columns."""
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    keys = list(rows[0])
+    keys = [key for key in rows[0] if not key.startswith("_")]
     columns = table.__table__.c
     missing = [c.key for c in columns if c.default is not None and c.key not in keys]
     if missing:  # Core would fill Python-side defaults in; this path does not
@@ -429,10 +430,12 @@ def _store(session: Session, builds: list[_CaseBuild], now: datetime) -> None:
     visit_ids = iter(reserve_ids(session, Visit, sum(len(b.visits) for b in builds)))
     visit_id: dict[tuple[str, int], int] = {}
     visit_rows = []
+    # The collected rows are completed in place: a batch is written once, then dropped.
     for case_id, build in zip(case_ids, builds, strict=True):
         for ref, row in build.visits.items():
-            visit_id[(build.ref, ref)] = next(visit_ids)
-            visit_rows.append({**row, "id": visit_id[(build.ref, ref)], "case_id": case_id})
+            visit_id[(build.ref, ref)] = row["id"] = next(visit_ids)
+            row["case_id"] = case_id
+            visit_rows.append(row)
     _insert(session, Visit, visit_rows, instants)
     event_ids = iter(reserve_ids(session, Event, sum(len(b.events) for b in builds)))
     event_id: dict[tuple[str, int], int] = {}
@@ -440,13 +443,10 @@ def _store(session: Session, builds: list[_CaseBuild], now: datetime) -> None:
     for case_id, build in zip(case_ids, builds, strict=True):
         for row in build.events:
             ref = row["_visit_ref"]
-            event_id[(build.ref, row["event_no"])] = next(event_ids)
-            event_rows.append({
-                **{k: v for k, v in row.items() if not k.startswith("_")},
-                "id": event_id[(build.ref, row["event_no"])], "case_id": case_id,
-                "recorded_at": now,
-                "visit_id": visit_id[(build.ref, ref)] if ref is not None else None,
-            })
+            event_id[(build.ref, row["event_no"])] = row["id"] = next(event_ids)
+            row["case_id"], row["recorded_at"] = case_id, now
+            row["visit_id"] = visit_id[(build.ref, ref)] if ref is not None else None
+            event_rows.append(row)
     _insert(session, Event, event_rows, instants)
     unit_rows = [
         {"visit_id": visit_id[(build.ref, row["_visit_ref"])], "unit_id": row["unit_id"],

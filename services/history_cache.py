@@ -90,7 +90,10 @@ class HistoryCache:
         with self._lock:
             if self._history is None and self.directory is not None:
                 self._history, self._stamp = _load(self.directory, session)
-            if self._history is None or self._stamp is None or self._stamp.rest != stamp.rest:
+            # Events are never deleted: a newest event older than the stamp's means another
+            # database behind the same URL (a backup restored), so nothing kept applies.
+            if self._history is None or self._stamp is None or self._stamp.rest != stamp.rest \
+                    or stamp.last_event_id < self._stamp.last_event_id:
                 self._history, self._stamp = read_history(session), stamp
                 self._save()
             elif self._stamp.last_event_id != stamp.last_event_id:

@@ -208,3 +208,29 @@ def test_init_leaves_the_history_on_disk_for_the_app_processes(
     with read_session(org.engine) as session:
         same_history(loaded, read_history(session))
         assert len(loaded.ended) > 0
+
+
+def test_a_restored_backup_with_fewer_events_is_read_again_in_full(
+        org: Organisation, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The kept history of a database whose newest event is newer than the database's own
+    (an older backup restored behind the same URL) is not used: the figures are read again."""
+    from db.engine import make_engine
+    from tests.organisation import build_organisation
+
+    rng = random.Random(13)
+    at = wib(2026, 3, 2, 8)
+    for _ in range(10):
+        at += timedelta(minutes=rng.randrange(5, 600))
+        _step(org, rng, at)
+    url = str(org.engine.url)
+    with read_session(org.engine) as session:
+        HistoryCache(url=url, directory=tmp_path / "cache").history(session)
+    kind = "sqlite" if org.engine.dialect.name == "sqlite" else "postgres"
+    restored = make_engine(request.getfixturevalue(f"{kind}_databases").fresh())
+    older = build_organisation(restored)  # the same catalog, units and users; fewer events
+    start(older, title="Satu-satunya kasus")
+    with read_session(restored) as session:
+        full = read_history(session)
+        assert len(full.cases) == 1
+        same_history(HistoryCache(url=url, directory=tmp_path / "cache").history(session), full)
+    restored.dispose()

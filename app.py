@@ -9,7 +9,7 @@ import streamlit as st
 from db.engine import read_session
 from services.accounts import has_users
 from ui.auth import request_sign_out, sign_in
-from ui.data import my_overdue_count
+from ui.data import my_overdue_count, warm_history
 from ui.format import actor_roles_label
 from ui.navigation import BY_KEY, landing_key, menu, st_pages
 from ui.routing import leave_legacy_mode, routed
@@ -24,6 +24,7 @@ st.html(STYLE_SHEET)  # a static style sheet: only style rules, nothing typed by
 
 def run() -> None:
     stop_unless_database_ready()
+    warm_history()
     with read_session(engine()) as session:
         first_run = not has_users(session)
 

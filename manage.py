@@ -8,35 +8,21 @@ PANTAU_DATABASE_URL (default: the SQLite file data/pantau.db).
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+# Each command imports what it needs inside its function: `--help`, a typo or a light command
+# must not pay for pandas, SQLAlchemy and the reports (a second and more on a small server).
+# tests/cli/test_cli_startup.py keeps it so.
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
-from db.backup import BackupError, backup_database, restore_database
-from db.engine import database_url, make_engine, read_session, write_session
-from db.migrate import head_revision, is_up_to_date
-from services.accounts import SYSTEM, create_first_admin
-from services.bootstrap import DEFAULT_CATALOG_DIR, initialise
-from services.catalog.definition import CatalogError
-from services.catalog.lint import lint
-from services.catalog.store import current_catalog, entry_as_json
-from services.catalog.table_import import read_table_file
-from services.catalog.yaml_io import catalog_files, display_path, dump_sop_yaml, read_catalog
-from services.clock import utcnow
-from services.demo import DEMO_PASSWORD, load_demo
-from services.errors import ServiceError
-from services.eventlog import export_event_csv, export_xes, import_event_csv, parse_timestamp
-from services.formatting import SLA_LABELS, age_against_target, format_wib
-from services.mail import MailServerError, mail_settings
-from services.metrics import compute_metrics, metrics_json, period_as_of
-from services.notify import DigestPlan, long_day, plan_now, send_digest
-from services.periods import PeriodChoice, read_period
-from services.reports.digest import write_report
+    from services.notify import DigestPlan
+    from services.periods import PeriodChoice
 
 
 class SetupNeeded(Exception):
@@ -48,14 +34,27 @@ _TABLE_SUFFIXES = {".docx", ".txt", ".md", ".csv", ".xlsx"}
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from db.engine import database_url, make_engine, read_session
+    from services.bootstrap import DEFAULT_CATALOG_DIR, initialise
+    from services.history_cache import HistoryCache, cache_directory
+
     engine = make_engine()
-    for result in initialise(engine=engine, catalog_dir=args.catalog):
+    for result in initialise(engine=engine, catalog_dir=args.catalog or DEFAULT_CATALOG_DIR):
         print(f"{result.code}: versi {result.version} ({_STATUS_TEXT[result.status]})")
-    print("Basis data siap.")
+    # init runs before the app processes start (make run, docs/deploy.md): the history they
+    # keep is on disk and current, so neither they nor their first visitor read every event.
+    url = database_url()
+    with read_session(engine) as session:
+        history = HistoryCache(url=url, directory=cache_directory(url)).history(session)
+    print(f"Basis data siap; riwayat {len(history.ended) + len(history.running)} kunjungan "
+          "disiapkan untuk dasbor.")
     return 0
 
 
 def cmd_sops(args: argparse.Namespace) -> int:
+    from db.engine import read_session
+    from services.catalog.store import current_catalog, entry_as_json
+
     with read_session(_ready_engine()) as session:
         entries = current_catalog(session)
     if args.json:
@@ -71,11 +70,16 @@ def cmd_sops(args: argparse.Namespace) -> int:
 
 
 def cmd_import_sop(args: argparse.Namespace) -> int:
+    from services.bootstrap import DEFAULT_CATALOG_DIR
+    from services.catalog.table_import import read_table_file
+    from services.catalog.yaml_io import display_path, dump_sop_yaml
+
+    out: Path = args.out or DEFAULT_CATALOG_DIR
     sops = read_table_file(args.file)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     skipped = 0
     for sop in sops:
-        target = args.out / f"{sop.code}.yaml"
+        target = out / f"{sop.code}.yaml"
         if target.exists() and not args.force:
             print(f"dilewati: {display_path(target)} sudah ada (pakai --force untuk menimpa)")
             skipped += 1
@@ -88,6 +92,11 @@ def cmd_import_sop(args: argparse.Namespace) -> int:
 
 
 def cmd_lint_sops(args: argparse.Namespace) -> int:
+    from services.bootstrap import DEFAULT_CATALOG_DIR
+    from services.catalog.lint import lint
+    from services.catalog.table_import import read_table_file
+    from services.catalog.yaml_io import catalog_files, read_catalog
+
     paths: list[Path] = args.paths or [DEFAULT_CATALOG_DIR]
     sops = []
     yaml_files: list[Path] = []
@@ -108,6 +117,9 @@ def cmd_lint_sops(args: argparse.Namespace) -> int:
 
 
 def _ready_engine() -> Engine:
+    from db.engine import make_engine
+    from db.migrate import is_up_to_date
+
     engine = make_engine()
     if not is_up_to_date(engine):
         raise SetupNeeded
@@ -119,6 +131,11 @@ def _progress(label: str, share: float) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from db.engine import write_session
+    from services.accounts import SYSTEM
+    from services.clock import utcnow
+    from services.demo import DEMO_PASSWORD, load_demo
+
     engine = _ready_engine()
     with write_session(engine) as session:
         result = load_demo(session, actor=SYSTEM, seed=args.seed, years=args.years,
@@ -129,6 +146,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import_events(args: argparse.Namespace) -> int:
+    from db.engine import write_session
+    from services.accounts import SYSTEM
+    from services.clock import utcnow
+    from services.eventlog import import_event_csv
+
     engine = _ready_engine()
     data = args.file.read_bytes()
     with write_session(engine) as session:
@@ -139,6 +161,9 @@ def cmd_import_events(args: argparse.Namespace) -> int:
 
 
 def cmd_export_events(args: argparse.Namespace) -> int:
+    from db.engine import read_session
+    from services.eventlog import export_event_csv, export_xes
+
     engine = _ready_engine()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with read_session(engine) as session, args.out.open("w", encoding="utf-8", newline="") as out:
@@ -152,12 +177,21 @@ def cmd_export_events(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    from db.engine import database_url, read_session
+    from services.clock import utcnow
+    from services.history_cache import HistoryCache, cache_directory
+    from services.metrics import compute_metrics, metrics_json, period_as_of
+
     engine = _ready_engine()
+    url = database_url()
     with read_session(engine) as session:
         as_of = args.as_of
         if args.period is not None and as_of is None:
             as_of = period_as_of(args.period, now=utcnow())
-        metrics = compute_metrics(session, as_of=as_of,
+        # The history the app keeps on disk, when it is of the current data version (or
+        # behind by new events only): reading it from the database is most of the time.
+        history = HistoryCache(url=url, directory=cache_directory(url)).history(session)
+        metrics = compute_metrics(session, as_of=as_of, history=history,
                                   period=args.period.bounds() if args.period else None)
     document = metrics_json(metrics, period=args.period)
     if args.json:
@@ -176,6 +210,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from db.engine import read_session
+    from services.clock import utcnow
+    from services.reports.digest import write_report
+
     engine = _ready_engine()
     with read_session(engine) as session:
         files = write_report(session, period=args.period, out_dir=args.out, now=utcnow(),
@@ -187,6 +225,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _print_plan(plan: DigestPlan) -> None:
+    from services.formatting import SLA_LABELS, age_against_target
+
     for outgoing in plan.messages:
         person = outgoing.recipient
         print(f"ke {person.full_name} <{person.address}>: {outgoing.letter.subject}")
@@ -199,6 +239,11 @@ def _print_plan(plan: DigestPlan) -> None:
 
 
 def cmd_notify(args: argparse.Namespace) -> int:
+    from services.clock import utcnow
+    from services.formatting import format_wib
+    from services.mail import MailServerError, mail_settings
+    from services.notify import long_day, plan_now, send_digest
+
     engine = _ready_engine()
     settings = mail_settings()
     if not args.dry_run:
@@ -237,6 +282,12 @@ def cmd_notify(args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from db.engine import write_session
+    from services.accounts import create_first_admin
+    from services.clock import utcnow
+
     engine = _ready_engine()
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -257,12 +308,19 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from db.backup import backup_database
+    from db.engine import database_url
+
     path = backup_database(url=database_url(), out=args.out)
     print(f"Cadangan ditulis: {path} ({path.stat().st_size / 1024:,.0f} KB)")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    from db.backup import restore_database
+    from db.engine import database_url
+    from db.migrate import head_revision
+
     revision = restore_database(url=database_url(), source=args.file, replace=args.replace)
     print(f"Dipulihkan dari {args.file} (versi skema {revision}).")
     if revision != head_revision():
@@ -272,6 +330,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def _period(text: str) -> PeriodChoice:
+    from services.periods import read_period
+
     period = read_period(text)
     if period is None:
         raise argparse.ArgumentTypeError(
@@ -280,6 +340,8 @@ def _period(text: str) -> PeriodChoice:
 
 
 def _instant(text: str) -> datetime:
+    from services.formatting import parse_timestamp
+
     try:
         return parse_timestamp(text)
     except ValueError:
@@ -298,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = command("init", cmd_init,
                    "Buat atau migrasikan basis data, lalu muat katalog SOP (aman diulang).")
-    init.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG_DIR,
+    init.add_argument("--catalog", type=Path, default=None,
                       help="folder katalog (bawaan: sops/)")
 
     sops = command("sops", cmd_sops, "Tampilkan katalog SOP yang termuat.")
@@ -308,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "Impor SOP (dokumen Word .docx, teks seperti berkas seed, CSV atau XLSX) ke "
                          "YAML katalog.")
     import_sop.add_argument("file", type=Path)
-    import_sop.add_argument("--out", type=Path, default=DEFAULT_CATALOG_DIR,
+    import_sop.add_argument("--out", type=Path, default=None,
                             help="folder tujuan (bawaan: sops/)")
     import_sop.add_argument("--force", action="store_true", help="timpa berkas yang sudah ada")
 
@@ -379,26 +441,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refusal(error: Exception) -> str | None:
+    """The message for an error the user can act on, or None for a bug (shown as a
+    traceback). The error types are imported here, once something failed: a module that
+    raised one is loaded already."""
+    from db.backup import BackupError
+    from services.catalog.definition import CatalogError
+    from services.errors import ServiceError
+
+    if isinstance(error, CatalogError | ServiceError | BackupError):
+        return f"galat: {error}"
+    if isinstance(error, SetupNeeded):
+        return "galat: basis data belum disiapkan; jalankan `python manage.py init` dulu."
+    if isinstance(error, FileNotFoundError):
+        return f"galat: berkas tidak ditemukan: {error.filename}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
-    except CatalogError as error:
-        print(f"galat: {error}", file=sys.stderr)
+        code: int = args.handler(args)
+    except Exception as error:
+        message = _refusal(error)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
         return 2
-    except ServiceError as error:
-        print(f"galat: {error}", file=sys.stderr)
-        return 2
-    except BackupError as error:
-        print(f"galat: {error}", file=sys.stderr)
-        return 2
-    except SetupNeeded:
-        print("galat: basis data belum disiapkan; jalankan `python manage.py init` dulu.",
-              file=sys.stderr)
-        return 2
-    except FileNotFoundError as error:
-        print(f"galat: berkas tidak ditemukan: {error.filename}", file=sys.stderr)
-        return 2
+    return code
 
 
 if __name__ == "__main__":

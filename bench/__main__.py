@@ -59,7 +59,7 @@ def build_database(path: Path, *, scale: int, years: int, seed: int) -> str:
     engine = make_engine(f"sqlite:///{path}.partial")
     initialise(engine=engine)
     started = time.perf_counter()
-    from services.eventlog import parse_timestamp
+    from services.formatting import parse_timestamp
 
     with write_session(engine) as session:
         result = load_demo(session, actor=SYSTEM, seed=seed, years=years, scale=scale,

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import Case, CaseSchedule, Event, Role, Sop, SopVersion, Step, Unit, User, Visit
 from services.accounts import Actor
-from services.formatting import WIB
+from services.formatting import FIRST_YEAR, LAST_YEAR, WIB, parse_timestamp
 from services.metrics import epoch_ns
 from services.workflow.model import MAX_NOTE
 from services.workflow.replay import EVENT_KINDS, LogEvent, LogRejected, ReplayResult, replay
@@ -46,9 +46,6 @@ _SCHEDULE = re.compile(r"^jadwal langkah\s+(?P<seq>\d+):\s*(?P<due>\S+)$", re.IG
 # A step or version number: ASCII digits only ("²".isdigit() holds, and int() refuses it), and
 # short enough for an INTEGER column on both backends.
 _NUMBER = re.compile(r"[0-9]{1,9}")
-# Years a recorded time can have: far outside these a datetime overflows when moved to UTC or
-# WIB, and PostgreSQL would store years before Christ that Python cannot read back.
-FIRST_YEAR, LAST_YEAR = 1900, 9000
 
 Period = tuple[datetime, datetime]
 
@@ -82,14 +79,6 @@ def decode_start_note(text: str) -> tuple[str | None, str | None, dict[int, date
             rest.append(line)
     note = "\n".join(rest).strip() or None
     return title, period, schedule, note
-
-
-def parse_timestamp(text: str) -> datetime:
-    """ISO 8601, in the years FIRST_YEAR to LAST_YEAR; a timestamp without an offset is WIB."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValueError(f"year {value.year} out of range")
-    return value if value.tzinfo is not None else value.replace(tzinfo=WIB)
 
 
 # --- import -----------------------------------------------------------------------------------

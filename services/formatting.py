@@ -6,6 +6,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 WIB = ZoneInfo("Asia/Pontianak")
+# Years a recorded time can have: far outside these a datetime overflows when moved to UTC or
+# WIB, and PostgreSQL would store years before Christ that Python cannot read back.
+FIRST_YEAR, LAST_YEAR = 1900, 9000
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
           "September", "Oktober", "November", "Desember")
 MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
@@ -13,6 +16,16 @@ MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "
 # The words for the SLA states of metrics.SLA_STATES (pages add symbols and colours).
 SLA_LABELS = {"on_time": "Tepat waktu", "at_risk": "Berisiko", "overdue": "Terlambat",
               "no_target": "Tanpa target"}
+
+
+def parse_timestamp(text: str) -> datetime:
+    """ISO 8601, in the years FIRST_YEAR to LAST_YEAR; a timestamp without an offset is WIB.
+    Here, not in services.eventlog, so `manage.py --as-of` reads one without loading the
+    event-log machinery."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"year {value.year} out of range")
+    return value if value.tzinfo is not None else value.replace(tzinfo=WIB)
 
 
 def format_wib(instant: datetime) -> str:

@@ -19,6 +19,7 @@ full read after random writes, corrections, cancellations and calendar changes.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import uuid
@@ -46,6 +47,7 @@ from services.metrics import (
 )
 
 CACHE_DIR_ENV = "PANTAU_CACHE_DIR"
+_log = logging.getLogger(__name__)
 _FRAMES = ("ended", "running", "cases", "units")
 _FORMAT = 1  # bump when the frames' columns change: older files are then read again in full
 
@@ -88,7 +90,10 @@ class HistoryCache:
         with self._lock:
             if self._history is None and self.directory is not None:
                 self._history, self._stamp = _load(self.directory, session)
-            if self._history is None or self._stamp is None or self._stamp.rest != stamp.rest:
+            # Events are never deleted: a newest event older than the stamp's means another
+            # database behind the same URL (a backup restored), so nothing kept applies.
+            if self._history is None or self._stamp is None or self._stamp.rest != stamp.rest \
+                    or stamp.last_event_id < self._stamp.last_event_id:
                 self._history, self._stamp = read_history(session), stamp
                 self._save()
             elif self._stamp.last_event_id != stamp.last_event_id:
@@ -100,7 +105,15 @@ class HistoryCache:
 
     def _save(self) -> None:
         if self.directory is not None and self._history is not None and self._stamp is not None:
-            _store(self.directory, self._history, self._stamp)
+            try:
+                _store(self.directory, self._history, self._stamp)
+            except OSError as error:
+                # The history in memory is right; the copy on disk only spares the next
+                # process a full read. A full disk, or a folder another user created (a
+                # command run as root), must not stop a page or a command.
+                _log.warning("peringatan: riwayat tidak dapat disimpan di %s (%s); angka tetap "
+                             "benar, hanya proses berikutnya membaca ulang basis data.",
+                             self.directory, error)
 
 
 def cache_directory(url: str) -> Path:

@@ -10,6 +10,7 @@ period shows its own end.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,27 @@ from ui.runtime import engine
 @st.cache_resource(show_spinner=False)
 def _cache(url: str) -> HistoryCache:
     return HistoryCache(url=url, directory=cache_directory(url))
+
+
+@st.cache_resource(show_spinner=False)
+def _warming(url: str) -> threading.Thread:
+    cache, database = _cache(url), engine()
+
+    def load() -> None:
+        with read_session(database) as session:
+            cache.history(session)
+
+    thread = threading.Thread(target=load, name="pantau-history-warm", daemon=True)
+    thread.start()
+    return thread
+
+
+def warm_history() -> threading.Thread:
+    """Loads the history into this process in the background, once: from the disk, where
+    `manage.py init` left it before the server started. Called by the first run of the
+    process (the sign-in page), so the visitor's first dashboard does not wait for it; a
+    page that asks meanwhile waits for the same load instead of starting another."""
+    return _warming(database_url())
 
 
 def cached_history() -> History:

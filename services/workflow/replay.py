@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -32,6 +33,7 @@ from db.models import (
     Visit,
     VisitUnit,
 )
+from db.types import UTCDateTime
 from services.accounts import Actor, actor_from_user, require_admin
 from services.errors import InvalidInput, ServiceError
 from services.organisation import create_unit, multi_unit_ids
@@ -162,7 +164,7 @@ def replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: d
     cases: dict[str, _CaseBuild] = {}
     finished: dict[str, str] = {}  # ref -> status, for the cases already written
     ready: list[_CaseBuild] = []
-    stored_cases = count = 0
+    stored_cases = count = ready_events = 0
     for event in events:
         try:
             if event.case_ref in finished:
@@ -180,8 +182,12 @@ def replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: d
         if build.state.status != "active":
             ready.append(cases.pop(event.case_ref))
             finished[event.case_ref] = build.state.status
-            if sum(len(b.events) for b in ready) >= FLUSH_EVENTS:
+            # A running count: summing the ready cases' events after every finished case
+            # was quadratic in the cases per batch (about a tenth of a 1M-event import).
+            ready_events += len(build.events)
+            if ready_events >= FLUSH_EVENTS:
                 stored_cases += _flush(session, ready, now)
+                ready_events = 0
         if progress is not None and count % 10_000 == 0:
             progress(count)
     stored_cases += _flush(session, [*ready, *cases.values()], now)
@@ -362,44 +368,86 @@ def reserve_ids(session: Session, table: type[Case | Visit | Event], count: int)
     return list(range(first, first + count))
 
 
-def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]]) -> None:
-    """One executemany through Core (the ORM's bulk path splits rows into many statements)."""
-    if rows:
-        session.connection().execute(insert(table), rows)
+def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]],
+            instants: dict[datetime, Any]) -> None:
+    """One executemany of the statement Core compiles, each value converted by its column's
+    own type for this database: what Core does row by row, whose per-row parameter handling
+    was a quarter of a 1M-event import. Every row has the keys of the first; keys starting
+    with "_" are the replay's own bookkeeping, not columns."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    keys = [key for key in rows[0] if not key.startswith("_")]
+    columns = table.__table__.c
+    missing = [c.key for c in columns if c.default is not None and c.key not in keys]
+    if missing:  # Core would fill Python-side defaults in; this path does not
+        raise ValueError(f"{table.__tablename__}: no value for {', '.join(missing)}")
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    order = list(compiled.positiontup or []) if compiled.positional else keys
+    converting = [(index, convert) for index, key in enumerate(order)
+                  if (convert := _converter(columns[key].type, dialect, instants)) is not None]
+    take = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    values = [list(take(row)) for row in rows]
+    for row in values:  # only the columns whose type converts (instants, JSON)
+        for index, convert in converting:
+            row[index] = convert(row[index])
+    params: list[Any] = ([tuple(row) for row in values] if compiled.positional
+                         else [dict(zip(order, row, strict=True)) for row in values])
+    connection.exec_driver_sql(compiled.string, params)
+
+
+def _converter(column_type: Any, dialect: Any,
+               instants: dict[datetime, Any]) -> Callable[[Any], Any] | None:
+    """The column type's own conversion of a value for `dialect`. An instant's is remembered
+    in `instants`, shared by the tables of a batch: a visit's times are its events' times,
+    and every event has the same recorded_at."""
+    convert = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if convert is None or not isinstance(column_type, UTCDateTime):
+        return convert
+
+    def remembered(value: Any) -> Any:
+        if value is None:
+            return convert(value)
+        if value not in instants:
+            instants[value] = convert(value)
+        return instants[value]
+
+    return remembered
 
 
 def _store(session: Session, builds: list[_CaseBuild], now: datetime) -> None:
     if not builds:
         return
     case_ids = reserve_ids(session, Case, len(builds))
+    instants: dict[datetime, Any] = {}
     _insert(session, Case, [{**_case_row(build), "id": case_id}
-                            for case_id, build in zip(case_ids, builds, strict=True)])
+                            for case_id, build in zip(case_ids, builds, strict=True)], instants)
     schedules = [{"case_id": case_id, "step_seq": seq, "due_at": due}
                  for case_id, build in zip(case_ids, builds, strict=True)
                  for seq, due in build.schedule.items()]
-    _insert(session, CaseSchedule, schedules)
+    _insert(session, CaseSchedule, schedules, instants)
     visit_ids = iter(reserve_ids(session, Visit, sum(len(b.visits) for b in builds)))
     visit_id: dict[tuple[str, int], int] = {}
     visit_rows = []
+    # The collected rows are completed in place: a batch is written once, then dropped.
     for case_id, build in zip(case_ids, builds, strict=True):
         for ref, row in build.visits.items():
-            visit_id[(build.ref, ref)] = next(visit_ids)
-            visit_rows.append({**row, "id": visit_id[(build.ref, ref)], "case_id": case_id})
-    _insert(session, Visit, visit_rows)
+            visit_id[(build.ref, ref)] = row["id"] = next(visit_ids)
+            row["case_id"] = case_id
+            visit_rows.append(row)
+    _insert(session, Visit, visit_rows, instants)
     event_ids = iter(reserve_ids(session, Event, sum(len(b.events) for b in builds)))
     event_id: dict[tuple[str, int], int] = {}
     event_rows = []
     for case_id, build in zip(case_ids, builds, strict=True):
         for row in build.events:
             ref = row["_visit_ref"]
-            event_id[(build.ref, row["event_no"])] = next(event_ids)
-            event_rows.append({
-                **{k: v for k, v in row.items() if not k.startswith("_")},
-                "id": event_id[(build.ref, row["event_no"])], "case_id": case_id,
-                "recorded_at": now,
-                "visit_id": visit_id[(build.ref, ref)] if ref is not None else None,
-            })
-    _insert(session, Event, event_rows)
+            event_id[(build.ref, row["event_no"])] = row["id"] = next(event_ids)
+            row["case_id"], row["recorded_at"] = case_id, now
+            row["visit_id"] = visit_id[(build.ref, ref)] if ref is not None else None
+            event_rows.append(row)
+    _insert(session, Event, event_rows, instants)
     unit_rows = [
         {"visit_id": visit_id[(build.ref, row["_visit_ref"])], "unit_id": row["unit_id"],
          "submitted_at": row["submitted_at"],
@@ -407,7 +455,7 @@ def _store(session: Session, builds: list[_CaseBuild], now: datetime) -> None:
          if row["_event_no"] is not None else None}
         for build in builds for row in build.visit_units
     ]
-    _insert(session, VisitUnit, unit_rows)
+    _insert(session, VisitUnit, unit_rows, instants)
 
 
 def _case_row(build: _CaseBuild) -> dict[str, Any]:

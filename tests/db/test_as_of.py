@@ -20,7 +20,8 @@ from db.models import Case, Event, Unit, User
 from services.accounts import SYSTEM, create_user
 from services.bootstrap import initialise
 from services.demo import load_demo
-from services.eventlog import export_event_csv, import_event_csv, parse_timestamp
+from services.eventlog import export_event_csv, import_event_csv
+from services.formatting import parse_timestamp
 from services.metrics import compute_metrics, metrics_json
 from services.organisation import create_unit
 from services.workflow.engine import cancel_case, correct_event

@@ -250,3 +250,58 @@ def test_a_bad_line_after_batches_were_flushed_still_leaves_nothing(
     assert event_count(org) == 0
     result = import_csv(org, csv_bytes(*rows[:-1]))
     assert (result.cases, result.events) == (3, 6)
+
+
+def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, request) -> None:
+    """The import writes rows by one executemany of values converted by the columns' own
+    types (services.workflow.replay._insert), not row by row through Core: the stored text of
+    every column is the same, instants in any offset, JSON and None included."""
+    from datetime import timedelta, timezone
+
+    from sqlalchemy import insert, text
+
+    from db.models import Sop, SopVersion
+    from services.workflow.replay import _insert
+
+    kind = "sqlite" if org.engine.dialect.name == "sqlite" else "postgres"
+    other = make_engine(request.getfixturevalue(f"{kind}_databases").fresh())
+    build_organisation(other)
+    wita = timezone(timedelta(hours=8))
+    with read_session(org.engine) as session:
+        version_id = session.scalar(select(SopVersion.id).join(Sop)
+                                    .where(Sop.code == "penyusunan-lkj"))
+    case = {"id": 7, "ref": "K-7", "sop_version_id": version_id, "unit_id": None,
+            "title": "Uji «salin»", "period_label": None, "status": "completed",
+            "started_at": NOW, "ended_at": NOW.astimezone(wita) + timedelta(microseconds=5),
+            "cancel_reason": None, "created_by_user_id": None, "last_event_no": 2,
+            "last_event_at": NOW.astimezone(wita)}
+    events = [{"id": 70 + no, "case_id": 7, "event_no": no, "kind": "complete", "step_seq": 1,
+               "visit_id": None, "unit_id": None, "occurred_at": NOW + timedelta(seconds=no),
+               "recorded_at": NOW, "performer_role_id": None, "performer_user_id": None,
+               "recorded_by_user_id": None, "note": note, "details": details}
+              for no, note, details in ((1, None, None), (2, "catatan\nbaris 2", {"names": {
+                  "performer": "Bu Ani"}}))]
+    with write_session(org.engine) as session:
+        session.connection().execute(insert(Case), [case])
+        session.connection().execute(insert(Event), events)
+    with write_session(other) as session:
+        instants: dict = {}
+        _insert(session, Case, [case], instants)
+        _insert(session, Event, events, instants)
+
+    def stored(engine, table: str) -> list[tuple]:
+        with read_session(engine) as session:
+            columns = [row[0] for row in session.execute(text(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = :t "
+                "ORDER BY column_name"), {"t": table})] if kind == "postgres" else sorted(
+                row[1] for row in session.execute(text(f"PRAGMA table_info({table})")))
+            casts = ", ".join(f"CAST({column} AS TEXT)" for column in columns)
+            return [tuple(row) for row in session.execute(text(
+                f"SELECT {casts} FROM {table} ORDER BY id"))]
+
+    for table in ("sop_case", "event"):
+        assert stored(other, table) == stored(org.engine, table)
+    assert len(stored(other, "event")) == 2
+    with write_session(other) as session, pytest.raises(ValueError, match="status"):
+        _insert(session, Case, [{k: v for k, v in case.items() if k != "status"}], {})
+    other.dispose()

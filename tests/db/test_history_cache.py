@@ -3,18 +3,20 @@ random writes, corrections, cancellations and calendar changes, in memory and fr
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
 from db.engine import read_session, write_session
 from db.models import Case
 from services.accounts import SYSTEM
 from services.calendar_admin import add_holiday
-from services.history_cache import HistoryCache
+from services.history_cache import CACHE_DIR_ENV, HistoryCache, cache_directory
 from services.metrics import History, read_history
 from services.workflow import engine as wf
 from services.workflow.model import Performer
@@ -119,3 +121,116 @@ def test_only_the_cases_that_changed_are_read_again(org: Organisation, tmp_path:
         kept.history(session)
         kept.history(session)  # nothing new: nothing read
     assert len(reads) == 1 and reads[0] is not None  # one partial read, of the changed case
+
+
+def test_a_folder_that_cannot_be_written_costs_the_disk_copy_not_the_figures(
+        org: Organisation, tmp_path: Path) -> None:
+    start(org)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    kept = HistoryCache(url=str(org.engine.url), directory=blocked / "cache")
+    with read_session(org.engine) as session:
+        same_history(kept.history(session), read_history(session))
+
+
+def test_the_metrics_command_reads_the_kept_history_with_the_same_figures(
+        org: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`manage.py metrics --json` from a cold start (a full read, kept on disk), from the
+    disk, and after a write (the changed case read again) prints what a full read prints."""
+    import manage
+    import services.history_cache as module
+
+    rng = random.Random(13)
+    at = wib(2026, 3, 2, 8)
+    for _ in range(30):
+        at += timedelta(minutes=rng.randrange(5, 600))
+        _step(org, rng, at)
+    url = org.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("PANTAU_DATABASE_URL", url)
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    reads: list[dict[str, object]] = []
+    real = module.read_history
+
+    def counting(session, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(kwargs)
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(module, "read_history", counting)
+
+    def metrics() -> str:
+        assert manage.main(["metrics", "--json", "--as-of", "2026-04-01T09:00:00+07:00"]) == 0
+        return capsys.readouterr().out
+
+    cold = metrics()
+    assert len(reads) == 1 and "cases_where" not in reads[0]  # a full read ...
+    assert (cache_directory(url) / "current").is_file()  # ... kept on disk
+    assert metrics() == cold
+    assert len(reads) == 1  # the second run read the disk, not the events
+    assert json.loads(cold)["totals"]["cases"]["total"] > 0
+
+    _step(org, rng, at + timedelta(hours=1))
+    spliced = metrics()
+    assert len(reads) == 2 and reads[1].get("cases_where") is not None
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "empty"))
+    assert metrics() == spliced  # a cold run on the same data
+    assert len(reads) == 3 and "cases_where" not in reads[2]
+
+
+def test_init_leaves_the_history_on_disk_for_the_app_processes(
+        org: Organisation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`manage.py init` runs before the server starts: afterwards a new process's history
+    comes from the disk, reading no event, and equals a full read."""
+    import manage
+    import services.history_cache as module
+
+    rng = random.Random(13)
+    at = wib(2026, 3, 2, 8)
+    for _ in range(15):
+        at += timedelta(minutes=rng.randrange(5, 600))
+        _step(org, rng, at)
+    url = org.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("PANTAU_DATABASE_URL", url)
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "cache"))
+    assert not cache_directory(url).exists()
+    assert manage.main(["init"]) == 0
+    assert "kunjungan disiapkan" in capsys.readouterr().out
+    assert (cache_directory(url) / "current").is_file()
+
+    reads: list[object] = []
+    monkeypatch.setattr(module, "read_history",
+                        lambda session, **kwargs: reads.append(kwargs))  # fails the test if used
+    with read_session(org.engine) as session:
+        loaded = HistoryCache(url=url, directory=cache_directory(url)).history(session)
+    assert reads == []
+    monkeypatch.undo()
+    with read_session(org.engine) as session:
+        same_history(loaded, read_history(session))
+        assert len(loaded.ended) > 0
+
+
+def test_a_restored_backup_with_fewer_events_is_read_again_in_full(
+        org: Organisation, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """The kept history of a database whose newest event is newer than the database's own
+    (an older backup restored behind the same URL) is not used: the figures are read again."""
+    from db.engine import make_engine
+    from tests.organisation import build_organisation
+
+    rng = random.Random(13)
+    at = wib(2026, 3, 2, 8)
+    for _ in range(10):
+        at += timedelta(minutes=rng.randrange(5, 600))
+        _step(org, rng, at)
+    url = str(org.engine.url)
+    with read_session(org.engine) as session:
+        HistoryCache(url=url, directory=tmp_path / "cache").history(session)
+    kind = "sqlite" if org.engine.dialect.name == "sqlite" else "postgres"
+    restored = make_engine(request.getfixturevalue(f"{kind}_databases").fresh())
+    older = build_organisation(restored)  # the same catalog, units and users; fewer events
+    start(older, title="Satu-satunya kasus")
+    with read_session(restored) as session:
+        full = read_history(session)
+        assert len(full.cases) == 1
+        same_history(HistoryCache(url=url, directory=tmp_path / "cache").history(session), full)
+    restored.dispose()

@@ -121,7 +121,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A demo database (one year, fixed end), built once per test run."""
     from services.accounts import SYSTEM
     from services.demo import load_demo
-    from services.eventlog import parse_timestamp
+    from services.formatting import parse_timestamp
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     engine = make_engine(f"sqlite:///{path}")

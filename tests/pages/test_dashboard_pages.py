@@ -122,3 +122,44 @@ def test_other_roles_cannot_open_the_heads_dashboards(demo_signed_in) -> None:
     for page in ("dasbor", "hambatan"):
         app = demo_signed_in("fungsional", page)
         assert shown(app.error[0]) == "Halaman ini tidak tersedia untuk peran Anda."
+
+
+def test_the_first_run_of_the_process_loads_the_history_init_left_on_disk(
+        demo_signed_in, demo_database, monkeypatch, capsys) -> None:
+    """`manage.py init` leaves the history on disk; the process's first run (the sign-in
+    page) loads it in the background, so the first dashboard reads neither the disk nor the
+    events again."""
+    import threading
+
+    import manage
+    import services.history_cache as module
+    from services.history_cache import cache_directory
+    from tests.pages.conftest import fresh_app
+
+    assert manage.main(["init"]) == 0
+    capsys.readouterr()
+    ours = cache_directory(demo_database)
+    loads: list[str] = []
+    real_load, real_read = module._load, module.read_history  # noqa: SLF001
+
+    def load(directory, session):  # type: ignore[no-untyped-def]
+        if directory == ours:  # not a load left running by an earlier test
+            loads.append("disk")
+        return real_load(directory, session)
+
+    def read(session, **kwargs):  # type: ignore[no-untyped-def]
+        if session.get_bind().url.render_as_string(hide_password=False) == demo_database:
+            loads.append("events")
+        return real_read(session, **kwargs)
+
+    monkeypatch.setattr(module, "_load", load)
+    monkeypatch.setattr(module, "read_history", read)
+    run_ok(fresh_app())  # the sign-in page of a process that has not loaded the history yet
+    for thread in threading.enumerate():
+        if thread.name == "pantau-history-warm":
+            thread.join(timeout=120)
+    assert loads == ["disk"]
+    app = demo_signed_in("kadis", "dasbor", periode="2026")
+    assert [t.value for t in app.title] == ["Dasbor Kepatuhan"]
+    assert len(app.get("plotly_chart")) == 2
+    assert loads == ["disk"]

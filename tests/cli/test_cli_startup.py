@@ -1,0 +1,52 @@
+"""manage.py starts fast: `--help` and a command's help load none of the heavy libraries
+(pandas with pyarrow, plotly, streamlit, SQLAlchemy take a second and more to import)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+HEAVY = ("numpy", "pandas", "pyarrow", "plotly", "streamlit", "sqlalchemy", "openpyxl", "fpdf")
+
+# Runs manage.py as `python manage.py ARGS` would, then reports which heavy modules it loaded.
+_PROBE = """
+import json, runpy, sys
+sys.path.insert(0, {root!r})
+sys.argv = ["manage.py", *sys.argv[1:]]
+try:
+    runpy.run_path({script!r}, run_name="__main__")
+except SystemExit as done:
+    code = done.code
+else:
+    code = 0
+print(json.dumps({{"code": code, "loaded": [m for m in {heavy!r} if m in sys.modules]}}))
+"""
+
+
+def loaded_by(*args: str) -> dict[str, object]:
+    probe = _PROBE.format(root=str(REPO_ROOT), script=str(REPO_ROOT / "manage.py"),
+                          heavy=HEAVY)
+    result = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
+@pytest.mark.parametrize("args", [("--help",), ("metrics", "--help"), ("import-events", "-h"),
+                                  ("metrics", "--as-of", "2026-04-01T09:00:00+07:00", "--help"),
+                                  ("no-such-command",)])
+def test_help_and_usage_errors_load_no_heavy_library(args: tuple[str, ...]) -> None:
+    report = loaded_by(*args)
+    assert report["code"] in (0, 2)
+    assert report["loaded"] == []
+
+
+def test_a_command_still_loads_what_it_needs() -> None:
+    """The probe sees imports at all: a command that reads the catalog loads its libraries."""
+    report = loaded_by("lint-sops")
+    assert report["code"] == 0
+    assert "sqlalchemy" in report["loaded"]  # type: ignore[operator]

@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
+# The suite holds on a busy machine with four workers on two cores (docs/architecture.md).
+PYTEST_ARGS ?= -n 4
 
 .PHONY: install run test lint bench lock clean
 

@@ -463,8 +463,11 @@ def _between(values: pd.Series, period: Period) -> pd.Series:
 def ended_in(state: Snapshot, period: Period | None) -> pd.DataFrame:
     """Measured visits (ended, not closed by a cancellation) that ended within the period
     (every one ended by the as-of when there is no period)."""
-    measured = state.ended[state.ended["measured"]]
-    return measured if period is None else measured[_between(measured["ended_ns"], period)]
+    ended = state.ended
+    keep = ended["measured"].to_numpy(dtype=bool)
+    if period is not None:
+        keep = keep & _between(ended["ended_ns"], period).to_numpy(dtype=bool)
+    return ended[keep]  # one selection: each copies every column of some 650,000 rows
 
 
 def completed_in(state: Snapshot, period: Period | None) -> pd.DataFrame:
@@ -728,6 +731,18 @@ def scope(state: Snapshot, *, sop_codes: Sequence[str] | None = None,
                    catalog=catalog)
 
 
+def per_sop(state: Snapshot) -> dict[str, Snapshot]:
+    """`scope(state, sop_codes=(code,))` for every SOP of the catalog, each frame split in one
+    pass instead of one filter per SOP (on a million events each filter copies the 650,000
+    visits)."""
+    frames = {name: getattr(state, name) for name in ("ended", "open", "items", "cases")}
+    parts = {name: {str(code): part for code, part in frame.groupby(
+        "sop_code", observed=True, sort=False)} for name, frame in frames.items()}
+    return {code: replace(state, catalog={code: sop}, **{
+        name: parts[name].get(code, frame.iloc[0:0]) for name, frame in frames.items()})
+        for code, sop in state.catalog.items()}
+
+
 def metrics_of(state: Snapshot, *, period: Period | None = None,
                case_refs: dict[int, str] | None = None,
                unit_names: dict[int, str] | None = None) -> Metrics:
@@ -736,8 +751,8 @@ def metrics_of(state: Snapshot, *, period: Period | None = None,
     per_step = visit_figures(ended, by=["sop_code", "seq"]).set_index(["sop_code", "seq"])
     open_per_step = state.open.groupby([state.open["sop_code"].astype(str), "seq"]).size()
     sops = []
-    for code, sop in state.catalog.items():
-        own = scope(state, sop_codes=(code,))
+    for code, own in per_sop(state).items():
+        sop = state.catalog[code]
         steps = []
         for step in sop.steps:
             row = per_step.loc[(code, step.seq)] if (code, step.seq) in per_step.index else None

@@ -231,19 +231,34 @@ def _queue_cookie(kind: str, *, token: str | None = None,
 
 
 def _write_cookie() -> None:
-    """Draw the pending cookie write until the browser confirms it."""
+    """Draw the pending cookie write until the browser confirms it.
+
+    Always in a block of its own, drawn on every run, pending write or not: when the write is
+    done and its component goes, the page's elements after it keep their places. Otherwise
+    each moves up one place, and the browser mounts a widget at its new place afresh, with
+    its default value: a filter seeded from the URL (the period of a shared link) then came
+    back at its first option on the next click."""
+    slot = st.container()
     job = st.session_state.get(_COOKIE_JOB)
     if job is None:
         return
     kind, token, expires, job_id = job
     key = f"pantau-cookie-{job_id}"  # a new component per job: its answer is fresh
+    with slot:
+        done = _drawn_cookie_job(kind, token=token, expires=expires, key=key)
+    if done:
+        st.session_state.pop(_COOKIE_JOB, None)
+
+
+def _drawn_cookie_job(kind: str, *, token: str | None, expires: datetime | None,
+                      key: str) -> bool:
     if kind == "set":
+        assert expires is not None  # a "set" job carries its expiry (_queue_cookie)
         done = _cookie_component(method="set", cookie=COOKIE_NAME, value=token,
                                  options={"path": "/", "expires": expires.isoformat(),
                                           "sameSite": "strict"},
                                  key=key, default=False)
     else:
         done = _cookie_component(method="delete", cookie=COOKIE_NAME, key=key, default=False)
-    if done:
-        st.session_state.pop(_COOKIE_JOB, None)
+    return bool(done)
 

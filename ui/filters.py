@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
@@ -42,7 +43,7 @@ def _param(name: str) -> str | None:
     return value or None
 
 
-def _follow_link(name: str, keys_and_values: dict[str, object]) -> None:
+def _follow_link(name: str, keys_and_values: dict[str, object]) -> bool:
     """Widgets take their values from the session state alone (never also a default, which
     Streamlit would flag): the URL's, when a widget is first drawn or when the URL's value of
     its filter changed from outside (a link, a pasted address); otherwise what the user chose.
@@ -50,10 +51,21 @@ def _follow_link(name: str, keys_and_values: dict[str, object]) -> None:
     seen_key = f"filter-url-{name}"
     current = _param(name)
     changed = seen_key in st.session_state and st.session_state[seen_key] != current
+    written = False
     for key, value in keys_and_values.items():
         if changed or key not in st.session_state:
             st.session_state[key] = value
+            written = True
     st.session_state[seen_key] = current
+    return written
+
+
+def _held_index(options: list[Any], key: str, *, written: bool) -> int:
+    """The `index` of a selectbox whose value lives in the session state: the held value's
+    place. The browser falls back to it when it mounts the widget afresh (an element before
+    it came or went); with 0 it would come back at the first option, and send that on the
+    next click. Streamlit warns about an index beside a value written this run, so then 0."""
+    return 0 if written else options.index(st.session_state[key])
 
 
 def _write(name: str, value: str | None) -> None:
@@ -96,14 +108,15 @@ def _period_filter(kind_column: DeltaGenerator, value_column: DeltaGenerator, *,
                                 f"{prefix}-rentang": default_range}
     if current is not None and current.kind != "khusus":
         seeds[f"{prefix}-periode-{current.kind}"] = current
-    _follow_link("periode", seeds)
+    written = _follow_link("periode", seeds)
     kinds = ([ALL_TIME] if allow_all else []) + list(PERIOD_KINDS)
     if st.session_state.get(f"{prefix}-jenis") not in kinds:
         st.session_state[f"{prefix}-jenis"] = kinds[0] if allow_all else "triwulan"
+        written = True
     kind = kind_column.selectbox(
         "Jenis periode", kinds,
         format_func=lambda kind: "Semua waktu" if kind == ALL_TIME else PERIOD_KINDS[kind],
-        key=f"{prefix}-jenis")
+        key=f"{prefix}-jenis", index=_held_index(kinds, f"{prefix}-jenis", written=written))
     if kind == ALL_TIME:
         _write("periode", None)
         return None
@@ -117,8 +130,10 @@ def _period_filter(kind_column: DeltaGenerator, value_column: DeltaGenerator, *,
     options = _period_options(kind, today)
     if st.session_state.get(f"{prefix}-periode-{kind}") not in options:
         st.session_state[f"{prefix}-periode-{kind}"] = options[0]
-    chosen = value_column.selectbox("Periode", options, format_func=lambda p: p.label,
-                                    key=f"{prefix}-periode-{kind}")
+        written = True
+    chosen = value_column.selectbox(
+        "Periode", options, format_func=lambda p: p.label, key=f"{prefix}-periode-{kind}",
+        index=_held_index(options, f"{prefix}-periode-{kind}", written=written))
     _write("periode", chosen.text)
     return chosen
 

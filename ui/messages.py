@@ -36,9 +36,13 @@ def flash(text: str, *, kind: Kind = "success") -> None:
 
 
 def show_flash() -> None:
+    # One block here on every run, message or not, so the widgets after it keep their places
+    # and the browser does not mount them afresh at their defaults (see ui/auth._write_cookie).
+    slot = st.container()
     if _FLASH in st.session_state:
         kind, text = st.session_state.pop(_FLASH)
-        show(text, kind=kind)
+        with slot:
+            show(text, kind=kind)
 
 
 def perform(action: Callable[[Session], object], success: str, *,

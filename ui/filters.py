@@ -145,11 +145,14 @@ def _requested_sops(catalog: dict[str, str]) -> list[str]:
 def one_sop_filter(container: DeltaGenerator, catalog: dict[str, str]) -> str:
     """One SOP (the first of the link's, or the catalog's first)."""
     requested = _requested_sops(catalog)
-    _follow_link("sop", {"filter-sop-satu": requested[0] if requested else next(iter(catalog))})
+    written = _follow_link("sop", {"filter-sop-satu": requested[0] if requested
+                                   else next(iter(catalog))})
     if st.session_state["filter-sop-satu"] not in catalog:
         st.session_state["filter-sop-satu"] = next(iter(catalog))
+        written = True
     code = container.selectbox("SOP", list(catalog), format_func=lambda code: catalog[code],
-                               key="filter-sop-satu")
+                               key="filter-sop-satu",
+                               index=_held_index(list(catalog), "filter-sop-satu", written=written))
     _write("sop", code)
     return code
 
@@ -173,11 +176,13 @@ def _choice(container: DeltaGenerator, label: str, name: str, options: dict[str,
     if requested and requested not in options:
         show(f"{label} '{requested}' dari tautan tidak dikenal; saringan itu diabaikan.",
              kind="warning")
-    _follow_link(name, {key: requested if requested in options else ""})
+    written = _follow_link(name, {key: requested if requested in options else ""})
     if st.session_state[key] not in choices:
         st.session_state[key] = ""
+        written = True
     value = container.selectbox(label, choices, key=key, help=help,
-                                format_func=lambda v: options[v] if v else everything)
+                                format_func=lambda v: options[v] if v else everything,
+                                index=_held_index(choices, key, written=written))
     _write(name, value or None)
     return value or None
 

@@ -238,7 +238,7 @@ def _write_cookie() -> None:
     each moves up one place, and the browser mounts a widget at its new place afresh, with
     its default value: a filter seeded from the URL (the period of a shared link) then came
     back at its first option on the next click."""
-    slot = st.container()
+    slot = st.container(key="pantau-cookie-slot")  # an empty block takes no room on screen
     job = st.session_state.get(_COOKIE_JOB)
     if job is None:
         return

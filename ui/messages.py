@@ -38,7 +38,7 @@ def flash(text: str, *, kind: Kind = "success") -> None:
 def show_flash() -> None:
     # One block here on every run, message or not, so the widgets after it keep their places
     # and the browser does not mount them afresh at their defaults (see ui/auth._write_cookie).
-    slot = st.container()
+    slot = st.container(key="pantau-flash-slot")  # an empty block takes no room on screen
     if _FLASH in st.session_state:
         kind, text = st.session_state.pop(_FLASH)
         with slot:

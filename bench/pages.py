@@ -15,7 +15,14 @@ from typing import Any
 from playwright.sync_api import Page, sync_playwright
 
 from services.demo import DEMO_PASSWORD
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, log_in_here, start_server, wait_for_app_run
+from tests.e2e.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    log_in_here,
+    start_server,
+    wait_for_app_run,
+    wait_for_login_cookie,
+)
 
 PAGES = [("Dasbor Kepatuhan", "dasbor?periode=2026"), ("Hambatan", "hambatan?periode=2026")]
 SIDEBAR = [("Dasbor Kepatuhan", "dasbor"), ("Hambatan", "hambatan"),
@@ -32,17 +39,6 @@ def _load(page: Page, url: str, title: str) -> float:
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
         state="attached", timeout=120_000)
     return time.perf_counter() - started
-
-
-def _wait_for_login_cookie(page: Page) -> None:
-    """The login cookie is written by a component after the login run; a new page load
-    before it exists would show the login form."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if any(cookie["name"] == "pantau_sop" for cookie in page.context.cookies()):
-            return
-        page.wait_for_timeout(100)
-    raise RuntimeError("the login cookie was never set")
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -66,7 +62,7 @@ def measure(database_url: str, *, warm_runs: int = 5) -> list[dict[str, Any]]:
                     wait_for_app_run(page)
                     log_in_here(page, "kadis", DEMO_PASSWORD)
                     page.get_by_role("heading", name="Akun Saya").wait_for(state="visible")
-                    _wait_for_login_cookie(page)
+                    wait_for_login_cookie(page)
                     cold = _load(page, f"{server.url}/{path}", title)
                     warm = [_load(page, f"{server.url}/{path}", title) for _ in range(warm_runs)]
                     after_write = []
@@ -96,7 +92,7 @@ def measure_sidebar(database_url: str, *, warm_runs: int = 3) -> list[dict[str, 
             wait_for_app_run(page)
             log_in_here(page, "kadis", DEMO_PASSWORD)
             page.get_by_role("heading", name="Akun Saya").wait_for(state="visible")
-            _wait_for_login_cookie(page)
+            wait_for_login_cookie(page)
             for title, path in SIDEBAR:
                 _load(page, f"{server.url}/{path}", title)
             for title, path in SIDEBAR:

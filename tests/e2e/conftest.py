@@ -168,6 +168,17 @@ def log_in_here(page: Page, username: str, password: str) -> None:
     click(page, "Masuk")
 
 
+def wait_for_login_cookie(page: Page) -> None:
+    """The login cookie is written by a component after the login run; a new page load
+    before it exists would show the login form."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(cookie["name"] == "pantau_sop" for cookie in page.context.cookies()):
+            return
+        page.wait_for_timeout(100)
+    raise RuntimeError("the login cookie was never set")
+
+
 def visible_tab(page: Page) -> Locator:
     """The open tab panel (Streamlit keeps the others in the page, hidden)."""
     return page.locator("[role='tabpanel']:not([hidden])")

@@ -15,13 +15,22 @@ from db.engine import make_engine, write_session
 from services.accounts import SYSTEM
 from services.workflow.replay import replay
 from tests.db.test_metrics import _log
-from tests.e2e.conftest import Server, click, log_in_here, screenshot, visible_tab, wait_for_app_run
+from tests.e2e.conftest import (
+    Server,
+    click,
+    log_in_here,
+    screenshot,
+    visible_tab,
+    wait_for_app_run,
+    wait_for_login_cookie,
+)
 from tests.organisation import NOW, PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 def download(page: Page, name: str, directory: Path) -> bytes:
+    wait_for_app_run(page)  # a button drawn by a run still going may be replaced under the click
     with page.expect_download() as started:
         visible_tab(page).get_by_role("button", name=name).click()
     path = directory / started.value.suggested_filename
@@ -39,6 +48,10 @@ def test_sekretaris_saves_tabel7_and_downloads_the_period(server: Server, page: 
     page.goto(f"{server.url}/laporan?periode=2025-02&sop=e-kinerja")
     wait_for_app_run(page)
     log_in_here(page, "sekretaris", PASSWORD)
+    # The cookie's confirmation reruns the page once more; a download clicked during that run
+    # points at a file the run replaces.
+    wait_for_login_cookie(page)
+    wait_for_app_run(page)
     expect(page.get_by_role("heading", name="Laporan Monitoring & Evaluasi SOP")).to_be_visible()
     expect(visible_tab(page).get_by_text("Belum disimpan untuk periode ini")).to_be_visible()
     click(page, "Simpan Tabel 7")

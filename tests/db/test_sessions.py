@@ -5,10 +5,12 @@ passwords are counted atomically, even all at once."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from db.engine import make_engine, read_session, write_session
 from db.models import LoginAddress, LoginSession, User
@@ -113,25 +115,31 @@ def test_an_expired_lockout_counts_again_from_one(org: Organisation) -> None:
     assert count == 1
 
 
+def _three_waves_of_ten(engine: Engine, write: Callable[[Session], object]) -> None:
+    """Thirty writes, in three waves of ten threads released together by a barrier."""
+    for _wave in range(3):
+        barrier = threading.Barrier(10)
+
+        def one(barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            with write_session(engine) as session:
+                write(session)
+
+        threads = [threading.Thread(target=one) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
 def test_thirty_wrong_guesses_at_once_are_all_counted(org: Organisation,
                                                       database_url: str) -> None:
     """Three waves of ten concurrent wrong passwords (a read-modify-write count lost most of
     them); then the right password is refused."""
     engine = make_engine(database_url, pool_size=10, max_overflow=0)
     try:
-        for _wave in range(3):
-            barrier = threading.Barrier(10)
-
-            def guess(barrier: threading.Barrier = barrier) -> None:
-                barrier.wait()
-                with write_session(engine) as session:
-                    record_failed_password(session, username="kadis", now=NOW)
-
-            threads = [threading.Thread(target=guess) for _ in range(10)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+        _three_waves_of_ten(engine, lambda session: record_failed_password(
+            session, username="kadis", now=NOW))
         with read_session(engine) as session:
             count = session.scalar(select(User.failed_login_count)
                                    .where(User.username == "kadis"))
@@ -192,19 +200,8 @@ def test_thirty_wrong_sign_ins_from_one_address_at_once_are_all_counted(
         org: Organisation, database_url: str) -> None:
     engine = make_engine(database_url, pool_size=10, max_overflow=0)
     try:
-        for _wave in range(3):
-            barrier = threading.Barrier(10)
-
-            def guess(barrier: threading.Barrier = barrier) -> None:
-                barrier.wait()
-                with write_session(engine) as session:
-                    record_failed_address(session, address="203.0.113.9", now=NOW)
-
-            threads = [threading.Thread(target=guess) for _ in range(10)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+        _three_waves_of_ten(engine, lambda session: record_failed_address(
+            session, address="203.0.113.9", now=NOW))
         with read_session(engine) as session:
             assert session.scalar(select(LoginAddress.failed_count)) == 30
             assert address_locked_until(session, address="203.0.113.9", now=NOW) is not None

@@ -27,11 +27,20 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from db.engine import read_session, write_session
 from services.accounts import SYSTEM
-from services.metrics import compute_metrics, metrics_json, resolve_as_of
+from services.metrics import (
+    compute_metrics,
+    metrics_json,
+    per_sop,
+    read_history,
+    resolve_as_of,
+    scope,
+    snapshot,
+)
 from services.workflow.replay import LogEvent, replay
 from tests.organisation import NOW, Organisation, wib
 
@@ -173,3 +182,17 @@ def test_as_of_needs_a_time_zone(hand_log: Organisation) -> None:
         with pytest.raises(InvalidInput, match="zona waktu"):
             resolve_as_of(session, datetime(2025, 2, 6, 8, 0))
         assert resolve_as_of(session, None) >= wib(2025, 2, 6, 8, 5)
+
+
+def test_the_per_sop_split_is_the_scope_of_each_sop(hand_log: Organisation) -> None:
+    """`per_sop` (one pass, for the figures of every SOP) narrows exactly as `scope` does."""
+    with read_session(hand_log.engine) as session:
+        state = snapshot(read_history(session), as_of=NOW)
+    split = per_sop(state)
+    assert list(split) == list(state.catalog)
+    assert any(not part.ended.empty for part in split.values())
+    for code, part in split.items():
+        narrowed = scope(state, sop_codes=(code,))
+        assert part.catalog == narrowed.catalog
+        for name in ("ended", "open", "items", "cases"):
+            pd.testing.assert_frame_equal(getattr(part, name), getattr(narrowed, name))

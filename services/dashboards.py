@@ -76,7 +76,8 @@ def tiles(current: Snapshot, previous: Snapshot, *, period: PeriodChoice) -> lis
 def compliance_by_sop(state: Snapshot, *, period: PeriodChoice) -> pd.DataFrame:
     """One row per SOP, weakest compliance first (SOPs without measured visits last)."""
     bounds = period.bounds()
-    ended = visit_figures(ended_in(state, bounds), by=["sop_code"]).set_index("sop_code")
+    ended = visit_figures(ended_in(state, bounds), by=["sop_code"],
+                          durations=False).set_index("sop_code")
     done = case_figures(completed_in(state, bounds), returned=returned_cases(state),
                         by=["sop_code"]).set_index("sop_code")
     pending = item_figures(state.items, by=["sop_code"]).set_index("sop_code")
@@ -121,7 +122,8 @@ def compliance_by_month(state: Snapshot, *, months: list[PeriodChoice]) -> pd.Da
     columns = ["month", "label", "code", "name", "compliance", "visits"]
     if not months:
         return pd.DataFrame(columns=columns)
-    table = visit_figures(_ended_in_months(state, months), by=["month", "sop_code"])
+    table = visit_figures(_ended_in_months(state, months), by=["month", "sop_code"],
+                          durations=False)
     table = table[table["with_target"] > 0]
     labels = {m.text: m.short_label for m in months}
     return pd.DataFrame({
@@ -169,7 +171,8 @@ def overrun_heatmap(state: Snapshot, *, code: str, months: list[PeriodChoice]) -
     if not months:
         return pd.DataFrame(columns=columns)
     ended = _ended_in_months(state, months)
-    table = visit_figures(ended[ended["sop_code"] == code], by=["seq", "month"])
+    table = visit_figures(ended[ended["sop_code"] == code], by=["seq", "month"],
+                          durations=False)
     table = table[table["with_target"] > 0]
     return pd.DataFrame({"seq": table["seq"], "month": table["month"],
                          "share_over": 1 - table["compliance"],

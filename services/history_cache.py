@@ -41,6 +41,7 @@ from services.metrics import (
     NAT,
     OUTCOMES,
     History,
+    by_end,
     data_version,
     read_catalog,
     read_history,
@@ -49,7 +50,7 @@ from services.metrics import (
 CACHE_DIR_ENV = "PANTAU_CACHE_DIR"
 _log = logging.getLogger(__name__)
 _FRAMES = ("ended", "running", "cases", "units")
-_FORMAT = 1  # bump when the frames' columns change: older files are then read again in full
+_FORMAT = 2  # bump when the frames' columns or order change: older files are then read in full
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,19 @@ def _plain(value: Any) -> Any:
 class HistoryCache:
     """One database's history, refreshed on demand; safe to share between threads."""
 
-    def __init__(self, *, url: str, directory: Path | None = None) -> None:
+    def __init__(self, *, url: str, directory: Path | None = None,
+                 write_behind: bool = False) -> None:
+        """`write_behind`: store the disk copy on a thread of its own, so the page that
+        spliced in a write does not wait for it (the app); a command stores before it ends."""
         self.url = url
         self.directory = directory
         self._lock = threading.Lock()
         self._history: History | None = None
         self._stamp: Stamp | None = None
+        self._write_behind = write_behind
+        self._pending_lock = threading.Lock()
+        self._pending: tuple[History, Stamp] | None = None  # the newest not stored yet
+        self._writer: threading.Thread | None = None
 
     def history(self, session: Session) -> History:
         """The history as of the latest write."""
@@ -103,10 +111,39 @@ class HistoryCache:
                 self._save()
             return self._history
 
+    def flush(self) -> None:
+        """Wait until the disk copy holds the latest history (write_behind)."""
+        writer = self._writer
+        if writer is not None:
+            writer.join()
+
     def _save(self) -> None:
-        if self.directory is not None and self._history is not None and self._stamp is not None:
+        if self.directory is None or self._history is None or self._stamp is None:
+            return
+        if not self._write_behind:
+            self._store(self._history, self._stamp)
+            return
+        with self._pending_lock:
+            # Only the newest matters: a store still waiting is replaced, not queued.
+            self._pending = (self._history, self._stamp)
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._store_pending, daemon=True,
+                                                name="pantau-history-store")
+                self._writer.start()
+
+    def _store_pending(self) -> None:
+        while True:
+            with self._pending_lock:
+                job, self._pending = self._pending, None
+                if job is None:
+                    self._writer = None
+                    return
+            self._store(*job)
+
+    def _store(self, history: History, stamp: Stamp) -> None:
+        if self.directory is not None:
             try:
-                _store(self.directory, self._history, self._stamp)
+                _store(self.directory, history, stamp)
             except OSError as error:
                 # The history in memory is right; the copy on disk only spares the next
                 # process a full read. A full disk, or a folder another user created (a
@@ -141,12 +178,33 @@ def _spliced(history: History, session: Session, *, since_event_id: int) -> Hist
 
     return replace(
         history,
-        ended=_joined(keep(history.ended, "case_id", changed), fresh.ended),
+        ended=_spliced_ended(history.ended, fresh.ended, changed=changed),
         running=_joined(keep(history.running, "case_id", changed), fresh.running),
         cases=_joined(keep(history.cases, "case_id", changed), fresh.cases),
         units=_joined(keep(history.units, "visit_id", gone_visits), fresh.units),
         last_ns=max(history.last_ns, fresh.last_ns),
     )
+
+
+def _spliced_ended(ended: pd.DataFrame, fresh: pd.DataFrame, *,
+                   changed: np.ndarray) -> pd.DataFrame:
+    """The ended visits with those of the `changed` cases replaced by `fresh`, in by_end
+    order. A step recorded live leaves the case's earlier visits as they were and ends a
+    visit after every other: the fresh ones are then appended (one copy of the frame, where
+    a filter and a sort would take three)."""
+    mine = ended["case_id"].isin(changed).to_numpy()
+    before = ended[mine]
+    known = fresh["visit_id"].isin(before["visit_id"]).to_numpy()
+    appended = by_end(fresh[~known])
+
+    def by_visit(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.sort_values("visit_id").reset_index(drop=True)
+
+    unchanged = known.sum() == len(before) and by_visit(before).equals(by_visit(fresh[known]))
+    if unchanged and (not len(ended) or not len(appended)
+                      or appended["ended_ns"].iloc[0] >= ended["ended_ns"].iloc[-1]):
+        return _joined(ended, appended)
+    return by_end(_joined(ended[~mine], fresh))
 
 
 def _joined(kept: pd.DataFrame, fresh: pd.DataFrame) -> pd.DataFrame:

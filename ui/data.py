@@ -37,7 +37,7 @@ from ui.runtime import engine
 
 @st.cache_resource(show_spinner=False)
 def _cache(url: str) -> HistoryCache:
-    return HistoryCache(url=url, directory=cache_directory(url))
+    return HistoryCache(url=url, directory=cache_directory(url), write_behind=True)
 
 
 @st.cache_resource(show_spinner=False)

@@ -103,6 +103,58 @@ def peer(log: Path, runs: int) -> dict[str, Any] | None:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def compile_sources() -> None:
+    """Byte-compile the project's own modules, as a deployment has them (docs/deploy.md): a
+    process start then reads them instead of compiling them (a machine that never writes
+    bytecode, PYTHONDONTWRITEBYTECODE=1, otherwise compiles them on every command)."""
+    import compileall
+
+    for folder in ("db", "services", "ui", "pages", "bench"):
+        compileall.compile_dir(REPO_ROOT / folder, quiet=1)
+    for script in ("app.py", "manage.py"):
+        compileall.compile_file(REPO_ROOT / script, quiet=1)
+
+
+def print_pages(url: str, runs: int, *, prefix: str = "") -> None:
+    from bench.pages import measure
+
+    for row in measure(url, warm_runs=runs):
+        spread = ", ".join(f"{s:.2f}" for s in row["warm"])
+        print(f"  {prefix}{row['page']:<18} cold {row['cold_s']:5.2f} s (target < 3 s)   warm "
+              f"{row['warm_s']:5.2f} s [{spread}] (target < 1 s)   app process peak "
+              f"{row['server_peak_mb']:,.0f} MB (target < 1536 MB)")
+        print(f"  {prefix}{row['page']:<18} after a step is recorded {row['after_write_s']:5.2f} s "
+              f"(target < warm + 0.2 s = {row['warm_s'] + 0.2:.2f} s)")
+
+
+def postgres_figures(server: str, log: Path, runs: int, *, pages: bool) -> None:
+    """The same figures on PostgreSQL: the exported log imported into a fresh database (the
+    import measured once), then metrics, `manage.py metrics --json` and the pages."""
+    import shutil
+
+    from bench.postgres import fresh_database
+    from services.history_cache import cache_directory
+
+    print("\nPostgreSQL (a fresh database on PANTAU_BENCH_POSTGRES_URL's server, filled by "
+          "importing the exported log):")
+    with fresh_database(server, purpose="figures") as url:
+        try:
+            imported = run_task("import", url, str(log))
+            print(f"  [PostgreSQL] import event log (CSV, replayed)  {summary([imported])}   "
+                  "target <= 20 s")
+            command_line(url, "init")
+            measured = [run_task("metrics", url) for _ in range(runs)]
+            print(f"  [PostgreSQL] metrics end to end (DB -> JSON)   {summary(measured)}   "
+                  "target < 3 s")
+            cli = [command_line(url, "metrics", "--json") for _ in range(runs)]
+            print(f"  [PostgreSQL] manage.py metrics --json (process) {summary(cli)}   "
+                  "target <= 1.5 s")
+            if pages:
+                print_pages(url, runs, prefix="[PostgreSQL] ")
+        finally:
+            shutil.rmtree(cache_directory(url), ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench")
     parser.add_argument("--scale", type=int, default=1000)
@@ -112,11 +164,16 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-pages", action="store_true")
     parser.add_argument("--no-writers", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true",
+                        help="skip the PostgreSQL figures even when a server is named")
     args = parser.parse_args()
 
+    compile_sources()
     database = OUT / f"demo-s{args.scale}-y{args.years}-seed{args.seed}.db"
     url = build_database(database, scale=args.scale, years=args.years, seed=args.seed)
     log = OUT / "events.csv"
+    server = None if args.no_postgres else (os.environ.get("PANTAU_BENCH_POSTGRES_URL")
+                                            or os.environ.get("PANTAU_TEST_POSTGRES_URL"))
     print(f"\nDatabase: {database.relative_to(REPO_ROOT)} (SQLite)\n")
 
     # What `manage.py init` does before the app starts: the kept history on disk.
@@ -150,8 +207,6 @@ def main() -> None:
     if not args.no_writers:
         from bench.writers import measure as measure_writers
 
-        server = os.environ.get("PANTAU_BENCH_POSTGRES_URL") or os.environ.get(
-            "PANTAU_TEST_POSTGRES_URL")
         print("\nConcurrent writers through the services (20 threads x 100 actions on the same "
               "cases; PostgreSQL from PANTAU_BENCH_POSTGRES_URL or PANTAU_TEST_POSTGRES_URL):")
         for backend, run, (stored, numbered) in measure_writers(workdir=str(OUT),
@@ -165,22 +220,21 @@ def main() -> None:
             print("  PostgreSQL not measured: set PANTAU_BENCH_POSTGRES_URL to a server URL.")
 
     if not args.no_pages:
-        from bench.pages import measure
+        from bench.pages import measure_bare, measure_sidebar
 
+        floor = measure_bare(warm_runs=args.runs)
         print("\nPages in headless Chromium (navigation to 'script not running'; warm = median "
               "of reloads; each page on a fresh server):")
-        for row in measure(url, warm_runs=args.runs):
-            spread = ", ".join(f"{s:.2f}" for s in row["warm"])
-            print(f"  {row['page']:<18} cold {row['cold_s']:5.2f} s (target < 3 s)   warm "
-                  f"{row['warm_s']:5.2f} s [{spread}] (target < 1 s)   app process peak "
-                  f"{row['server_peak_mb']:,.0f} MB (target < 1536 MB)")
-            print(f"  {row['page']:<18} after a step is recorded {row['after_write_s']:5.2f} s "
-                  f"(target < warm + 0.2 s = {row['warm_s'] + 0.2:.2f} s)")
-        from bench.pages import measure_sidebar
-
+        print(f"  a one-line Streamlit app (the floor under every page) warm {floor:5.2f} s")
+        print_pages(url, args.runs)
         print("\nEvery page of the sidebar, warm (the Kadis):")
         for row in measure_sidebar(url, warm_runs=args.runs):
             print(f"  {row['page']:<34} warm {row['warm_s']:5.2f} s (target < 1 s)")
+
+    if server:
+        postgres_figures(server, log, args.runs, pages=not args.no_pages)
+    else:
+        print("\nPostgreSQL figures not measured: set PANTAU_BENCH_POSTGRES_URL to a server URL.")
 
     if not args.no_peer:
         figures = peer(log, args.runs)

@@ -104,6 +104,49 @@ def measure_sidebar(database_url: str, *, warm_runs: int = 3) -> list[dict[str, 
     return results
 
 
+BARE_APP = 'import streamlit as st\n\nst.title("Kosong")\n'
+
+
+def measure_bare(*, warm_runs: int = 5) -> float:
+    """The floor under every page: a one-line Streamlit app (a title, nothing else) on this
+    machine, reloaded the same way (median of warm reloads). What a page costs above it is
+    the page's own."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.e2e.conftest import free_port
+
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory() as work:
+        (Path(work) / "app.py").write_text(BARE_APP)
+        port = free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--runner.postScriptGC", "false"],
+            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            url = f"http://127.0.0.1:{port}/"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}_stcore/health", timeout=2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise RuntimeError("the one-line Streamlit app did not start") from None
+                    time.sleep(0.3)
+            page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+            for _ in range(2):
+                _load(page, url, "Kosong")
+            return statistics.median(_load(page, url, "Kosong") for _ in range(warm_runs))
+        finally:
+            browser.close()
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def _record_a_step(database_url: str) -> None:
     """One step of a running case, completed (or decided) now, through the services."""
     from sqlalchemy import select

@@ -151,9 +151,7 @@ def measure(*, workdir: str, postgres_server: str | None, writers: int = 20,
     database (created and dropped here)."""
     import uuid
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
+    from bench.postgres import fresh_database
     from db.engine import make_engine
     from tests.organisation import build_organisation
 
@@ -168,16 +166,6 @@ def measure(*, workdir: str, postgres_server: str | None, writers: int = 20,
 
     results = [("SQLite", *one(f"sqlite:///{workdir}/writers-{uuid.uuid4().hex}.db"))]
     if postgres_server:
-        admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-        name = f"pantau_bench_{uuid.uuid4().hex[:10]}"
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = make_url(postgres_server).set(database=name).render_as_string(
-                hide_password=False)
+        with fresh_database(postgres_server, purpose="writers") as url:
             results.append(("PostgreSQL", *one(url)))
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     return results

@@ -163,8 +163,10 @@ def cache_directory(url: str) -> Path:
 
 
 def _spliced(history: History, session: Session, *, since_event_id: int) -> History:
-    changed = np.array(sorted(session.scalars(
-        select(Event.case_id).where(Event.id > since_event_id).distinct())), dtype=np.int64)
+    # Not DISTINCT in SQL: SQLite would then walk the whole case index (0.08 s on a million
+    # events) instead of the few rows after since_event_id.
+    changed = np.array(sorted(set(session.scalars(
+        select(Event.case_id).where(Event.id > since_event_id)))), dtype=np.int64)
     if not len(changed):
         return history
     fresh = read_history(session, calendar=history.calendar,

@@ -103,18 +103,6 @@ def peer(log: Path, runs: int) -> dict[str, Any] | None:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def compile_sources() -> None:
-    """Byte-compile the project's own modules, as a deployment has them (docs/deploy.md): a
-    process start then reads them instead of compiling them (a machine that never writes
-    bytecode, PYTHONDONTWRITEBYTECODE=1, otherwise compiles them on every command)."""
-    import compileall
-
-    for folder in ("db", "services", "ui", "pages", "bench"):
-        compileall.compile_dir(REPO_ROOT / folder, quiet=1)
-    for script in ("app.py", "manage.py"):
-        compileall.compile_file(REPO_ROOT / script, quiet=1)
-
-
 def print_pages(url: str, runs: int, *, prefix: str = "") -> None:
     from bench.pages import measure
 
@@ -135,11 +123,11 @@ def postgres_figures(server: str, log: Path, runs: int, *, pages: bool) -> None:
     from bench.postgres import fresh_database
     from services.history_cache import cache_directory
 
-    print("\nPostgreSQL (a fresh database on PANTAU_BENCH_POSTGRES_URL's server, filled by "
-          "importing the exported log):")
+    print("\nPostgreSQL (a fresh database on PANTAU_BENCH_POSTGRES_URL's server: the demo's "
+          "accounts, then the exported log imported):")
     with fresh_database(server, purpose="figures") as url:
         try:
-            imported = run_task("import", url, str(log))
+            imported = run_task("import", url, str(log), "demo")
             print(f"  [PostgreSQL] import event log (CSV, replayed)  {summary([imported])}   "
                   "target <= 20 s")
             command_line(url, "init")
@@ -164,11 +152,12 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--no-pages", action="store_true")
     parser.add_argument("--no-writers", action="store_true")
+    parser.add_argument("--growth", type=int, default=10,
+                        help="also time the Dasbor's figures on the history tiled N times")
     parser.add_argument("--no-postgres", action="store_true",
                         help="skip the PostgreSQL figures even when a server is named")
     args = parser.parse_args()
 
-    compile_sources()
     database = OUT / f"demo-s{args.scale}-y{args.years}-seed{args.seed}.db"
     url = build_database(database, scale=args.scale, years=args.years, seed=args.seed)
     log = OUT / "events.csv"
@@ -176,7 +165,8 @@ def main() -> None:
                                             or os.environ.get("PANTAU_TEST_POSTGRES_URL"))
     print(f"\nDatabase: {database.relative_to(REPO_ROOT)} (SQLite)\n")
 
-    # What `manage.py init` does before the app starts: the kept history on disk.
+    # What `manage.py init` does before the app starts: the sources byte-compiled, the kept
+    # history on disk.
     warm = command_line(url, "init")
     print(f"manage.py init (migrate, catalog, history kept on disk)  {warm['seconds']:.1f} s\n")
     results: dict[str, list[dict[str, Any]]] = {}
@@ -230,6 +220,14 @@ def main() -> None:
         print("\nEvery page of the sidebar, warm (the Kadis):")
         for row in measure_sidebar(url, warm_runs=args.runs):
             print(f"  {row['page']:<34} warm {row['warm_s']:5.2f} s (target < 1 s)")
+
+    if args.growth > 1:
+        print(f"\nThe Dasbor's own figures in process, the kept history tiled {args.growth} "
+              "times (how the page's work and memory grow; not a database that size):")
+        for copies in (1, args.growth):
+            row = run_task("dashboard-figures", url, str(copies))
+            print(f"  x{copies:<3} {row['visits']:>11,} visits   figures {row['seconds']:6.2f} s   "
+                  f"process peak {row['max_rss_mb']:,.0f} MB")
 
     if server:
         postgres_figures(server, log, args.runs, pages=not args.no_pages)

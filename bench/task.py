@@ -77,9 +77,16 @@ def export(url: str, out: str) -> dict[str, object]:
     return {"seconds": time.perf_counter() - start, "events": count}
 
 
-def import_(url: str, log: str) -> dict[str, object]:
+def import_(url: str, log: str, people: str = "") -> dict[str, object]:
+    """`people` "demo": the demo's accounts are created first (not timed), so the pages can be
+    measured on the result."""
     engine = make_engine(url)
     initialise(engine=engine)
+    if people == "demo":
+        from services.demo import create_demo_people
+
+        with write_session(engine) as session:
+            create_demo_people(session, actor=SYSTEM, now=utcnow())
     data = Path(log).read_bytes()
     start = time.perf_counter()
     with write_session(engine) as session:
@@ -87,8 +94,58 @@ def import_(url: str, log: str) -> dict[str, object]:
     return {"seconds": time.perf_counter() - start, "events": result.events}
 
 
+def dashboard_figures(url: str, copies: str) -> dict[str, object]:
+    """The Dasbor's figures (year 2026 beside 2025: tiles, compliance per SOP and per month)
+    on the kept history tiled `copies` times: every case again under new ids, at the same
+    instants. Not a database of ten million events (building one takes hours here); it
+    measures how the page's own work and the app's memory grow with the history."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from services import dashboards
+    from services.history_cache import HistoryCache, cache_directory
+    from services.metrics import by_end, period_as_of, snapshot
+    from services.periods import year
+
+    engine = make_engine(url)
+    with read_session(engine) as session:
+        kept = HistoryCache(url=url, directory=cache_directory(url)).history(session)
+    times = int(copies)
+    shift = {"case_id": int(kept.cases["case_id"].max()) + 1,
+             "visit_id": int(max(kept.ended["visit_id"].max(), kept.running["visit_id"].max())) + 1}
+
+    def tiled(frame: pd.DataFrame) -> pd.DataFrame:
+        return pd.concat([frame.assign(**{column: frame[column] + copy * step
+                                          for column, step in shift.items()
+                                          if column in frame.columns})
+                          for copy in range(times)], ignore_index=True)
+
+    history = replace(kept, ended=by_end(tiled(kept.ended)), running=tiled(kept.running),
+                      cases=tiled(kept.cases), units=tiled(kept.units))
+    del kept
+    period = year(2026)
+
+    def figures() -> None:
+        now = utcnow()
+        current = snapshot(history, as_of=period_as_of(period, now=now))
+        previous = snapshot(history, as_of=period_as_of(period.previous(), now=now))
+        dashboards.tiles(current, previous, period=period)
+        dashboards.compliance_by_sop(current, period=period)
+        dashboards.compliance_by_month(current, months=period.chart_months())
+
+    figures()  # the calendar's day table, once per process as in the app
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        figures()
+        runs.append(time.perf_counter() - start)
+    return {"seconds": sorted(runs)[1], "visits": len(history.ended) + len(history.running)}
+
+
 TASKS: dict[str, Callable[..., dict[str, Any]]] = {
-    "metrics": metrics, "durations": durations, "export": export, "import": import_}
+    "metrics": metrics, "durations": durations, "export": export, "import": import_,
+    "dashboard-figures": dashboard_figures}
 
 if __name__ == "__main__":
     name, *args = sys.argv[1:]

@@ -114,7 +114,7 @@ def load_demo(session: Session, *, actor: Actor, seed: int, years: int = 2, scal
     report = progress or (lambda _label, _share: None)
     until = (until or now).astimezone(UTC).replace(second=0, microsecond=0)
     report("Membuat unit dan pengguna demo", 0.02)
-    users = _create_people(session, actor=actor, now=now)
+    users = create_demo_people(session, actor=actor, now=now)
     calendar = WorkingCalendar(load_calendar_settings(session))
     plans = {code: load_plan(session, version_id=current_version_id(session, sop_code=code))
              for code in ("penyusunan-lkj", "pengumpulan-data-kinerja", "perbaikan-data-kinerja",
@@ -141,7 +141,11 @@ def demo_info(session: Session) -> dict | None:
     return setting.value if setting is not None else None
 
 
-def _create_people(session: Session, *, actor: Actor, now: datetime) -> dict[str, list[str]]:
+def create_demo_people(session: Session, *, actor: Actor,
+                       now: datetime) -> dict[str, list[str]]:
+    """The demo's units and accounts (password DEMO_PASSWORD), usernames by role: also for a
+    database filled from an exported demo log (the bench on PostgreSQL), so its people can
+    sign in and the log's performers are theirs."""
     existing = set(session.scalars(select(Unit.code)))
     for code, name, kind in UNITS:
         if code not in existing:

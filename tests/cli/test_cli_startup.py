@@ -4,6 +4,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +51,24 @@ def test_a_command_still_loads_what_it_needs() -> None:
     report = loaded_by("lint-sops")
     assert report["code"] == 0
     assert "sqlalchemy" in report["loaded"]  # type: ignore[operator]
+
+
+def test_init_byte_compiles_the_project_sources_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`manage.py init` leaves every module of the project compiled, so a machine that may not
+    write bytecode on import (PYTHONDONTWRITEBYTECODE=1) does not compile them on every
+    command; a module already compiled is left as it was."""
+    import importlib.util
+    import runpy
+
+    compile_sources = runpy.run_path(str(REPO_ROOT / "manage.py"))["compile_sources"]
+    (tmp_path / "services").mkdir()
+    module = tmp_path / "services" / "figures.py"
+    module.write_text("ANSWER = 42\n")
+    (tmp_path / "manage.py").write_text("print('ok')\n")
+    compile_sources(tmp_path)
+    compiled = Path(importlib.util.cache_from_source(str(module)))
+    assert compiled.is_file() and Path(importlib.util.cache_from_source(
+        str(tmp_path / "manage.py"))).is_file()
+    stamp = compiled.stat().st_mtime_ns
+    compile_sources(tmp_path)
+    assert compiled.stat().st_mtime_ns == stamp

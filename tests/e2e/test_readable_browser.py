@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from db.engine import make_engine, read_session, write_session
@@ -18,7 +18,13 @@ from services.accounts import SYSTEM
 from services.bootstrap import initialise
 from services.demo import DEMO_PASSWORD, load_demo
 from tests.conftest import CATALOG_DIR
-from tests.e2e.conftest import Server, log_in_here, start_server, wait_for_app_run
+from tests.e2e.conftest import (
+    Server,
+    log_in_here,
+    start_server,
+    wait_for_app_run,
+    wait_for_login_cookie,
+)
 from tests.organisation import wib
 
 pytestmark = pytest.mark.browser
@@ -78,7 +84,7 @@ def test_every_page_reads_in_indonesian(demo_server: tuple[Server, int], browser
         wait_for_app_run(page)
         assert not problems(page), problems(page)  # the sign-in form
         log_in_here(page, user, DEMO_PASSWORD)
-        wait_for_app_run(page)
+        wait_for_login_cookie(page)  # else the next page load would show the sign-in form
         for path in paths:
             page.goto(f"{server.url}/{path.format(case=case)}")
             wait_for_app_run(page)
@@ -128,10 +134,13 @@ def test_no_legend_over_an_axis_no_line_over_a_label_no_count_under_an_arrow(
     page.goto(f"{server.url}/dasbor?periode=2026")
     wait_for_app_run(page)
     log_in_here(page, "kadis", DEMO_PASSWORD)
+    wait_for_login_cookie(page)  # its confirming rerun may redraw the charts
     wait_for_app_run(page)
-    page.wait_for_timeout(1500)
     charts = page.locator(".js-plotly-plot")
-    assert charts.count() == 2
+    # Drawn after the run ends, later on a busy machine: wait for both, axes included.
+    expect(charts).to_have_count(2, timeout=60_000)
+    for index in range(2):
+        charts.nth(index).locator(".xtick text, .ytick text").first.wait_for()
     for index in range(charts.count()):
         chart = charts.nth(index)
         legend = _boxes(chart.locator(".legend"))
@@ -144,7 +153,7 @@ def test_no_legend_over_an_axis_no_line_over_a_label_no_count_under_an_arrow(
 
     page.goto(f"{server.url}/hambatan?sop=e-kinerja&periode=2026")
     wait_for_app_run(page)
-    page.wait_for_timeout(1500)
+    page.locator("[data-testid='stGraphVizChart'] g.edge text").nth(5).wait_for()
     # Each count on the process map starts right of its arrow's head (the glyphs, not the
     # text box: Graphviz pads the label with spaces).
     gaps = page.evaluate("""() => [...document.querySelectorAll(

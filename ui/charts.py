@@ -191,16 +191,17 @@ def returns_pareto(table: pd.DataFrame, *, steps: pd.DataFrame,
     labels = dict(zip(steps["seq"], steps["label"], strict=True))
     names = [step_name(labels[seq]) for seq in table["seq"]]
     figure = go.Figure(go.Bar(x=names, y=table["returns"], name="Pengembalian",
-                              marker_color=OVER[1], text=table["returns"],
+                              marker_color=OVER[1],
+                              text=[format_number(n) for n in table["returns"]],
                               customdata=list(zip(table["returns"], table["decisions"],
                                                   _links(links, len(table)), strict=True)),
-                              hovertemplate="%{x}: %{customdata[0]} pengembalian dari "
-                                            "%{customdata[1]} keputusan" + CLICK_HINT
+                              hovertemplate="%{x}: %{customdata[0]:,} pengembalian dari "
+                                            "%{customdata[1]:,} keputusan" + CLICK_HINT
                                             + "<extra></extra>"))
     figure.add_trace(go.Scatter(x=names, y=table["cumulative"], name="Kumulatif",
                                 yaxis="y2", mode="lines+markers", marker_color="black",
                                 hovertemplate="%{x}: kumulatif %{y:.0%}<extra></extra>"))
-    return _with_legend(figure, yaxis={"title": "pengembalian"},
+    return _with_legend(figure, yaxis={"title": "pengembalian", "tickformat": ",d"},
                         yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%",
                                 "range": [0, 1.05]}, height=400)
 

@@ -86,3 +86,19 @@ def test_grids_fit_a_laptop_screen_and_small_ones_keep_their_size() -> None:
     assert sum(c["width"] for c in fitted(small).values()) < 200
     progress = {"Jumlah": {"type_config": {"type": "progress"}}}
     assert fitted(small, progress)["Jumlah"] == progress["Jumlah"]
+
+
+def test_pareto_counts_are_written_the_indonesian_way() -> None:
+    """2,416 returns read "2.416" on the bar, in the hover and on the axis (the layout's
+    separators make Plotly's "," a thousands dot)."""
+    import pandas as pd
+
+    from ui.charts import LAYOUT, returns_pareto
+
+    figure = returns_pareto(
+        pd.DataFrame({"seq": [5], "returns": [2416], "decisions": [9000], "cumulative": [1.0]}),
+        steps=pd.DataFrame({"seq": [5], "label": ["5"]}))
+    bars = figure.data[0]
+    assert list(bars.text) == ["2.416"]
+    assert "%{customdata[0]:,}" in bars.hovertemplate and figure.layout.yaxis.tickformat == ",d"
+    assert LAYOUT["separators"] == ",."

@@ -240,11 +240,6 @@ def _ended_by(ended: pd.DataFrame, at: int, *, side: Literal["left", "right"]) -
     return int(np.searchsorted(ended["ended_ns"].to_numpy(), at, side=side))
 
 
-def _in_end_order(ended: pd.DataFrame) -> bool:
-    values = ended["ended_ns"].to_numpy()
-    return bool(len(values) < 2 or (values[1:] >= values[:-1]).all())
-
-
 def _case_frame(session: Session, *, calendar: WorkingCalendar, where: Any = None) -> pd.DataFrame:
     query = (
         select(Case.id, SopVersion.sop_id, _code_of(Case.status, CASE_STATUSES),
@@ -488,11 +483,9 @@ def ended_in(state: Snapshot, period: Period | None) -> pd.DataFrame:
     (every one ended by the as-of when there is no period)."""
     ended = state.ended
     if period is not None:
-        if _in_end_order(ended):  # the period is a slice, read without copying
-            ended = ended.iloc[_ended_by(ended, ns(period[0]), side="left"):
-                               _ended_by(ended, ns(period[1]), side="left")]
-        else:
-            ended = ended[_between(ended["ended_ns"], period)]
+        ended = by_end(ended)  # as kept (and as scope keeps it): no copy
+        ended = ended.iloc[_ended_by(ended, ns(period[0]), side="left"):
+                           _ended_by(ended, ns(period[1]), side="left")]
     keep = ended["measured"].to_numpy(dtype=bool)
     return ended if keep.all() else ended[keep]
 

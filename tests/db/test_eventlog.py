@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -305,3 +306,25 @@ def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, requ
     with write_session(other) as session, pytest.raises(ValueError, match="status"):
         _insert(session, Case, [{k: v for k, v in case.items() if k != "status"}], {})
     other.dispose()
+
+
+def test_the_replay_reads_its_events_with_the_cycle_collector_paused(org: Organisation) -> None:
+    collector_on_while_reading: list[bool] = []
+
+    def events():
+        for event in _log():
+            collector_on_while_reading.append(gc.isenabled())
+            yield event
+
+    assert gc.isenabled()
+    with write_session(org.engine) as session:
+        result = replay(session, events=events(), actor=SYSTEM, now=NOW)
+    assert result.events == len(collector_on_while_reading) > 0
+    assert not any(collector_on_while_reading)
+    assert gc.isenabled()
+    # and on again after a log that is refused half way
+    with pytest.raises(LogRejected), write_session(org.engine) as session:
+        import_event_csv(session, data=csv_bytes(GOOD[0], "K1,penyusunan-lkj,,99,complete,"
+                                                           "2026-03-02 09:00,,,,,"),
+                         actor=SYSTEM, now=NOW)
+    assert gc.isenabled()

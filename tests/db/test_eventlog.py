@@ -17,7 +17,7 @@ from services.eventlog import COLUMNS, LogRejected, export_event_csv, export_xes
 from services.metrics import compute_metrics, metrics_json
 from services.workflow.replay import replay
 from tests.db.test_metrics import AS_OF, _log
-from tests.organisation import NOW, Organisation, build_organisation
+from tests.organisation import NOW, Organisation, build_organisation, wib
 
 HEADER = ",".join(COLUMNS)
 GOOD = [
@@ -206,6 +206,26 @@ def test_exported_log_reimports_to_the_same_metrics(org: Organisation, sqlite_da
     assert again == original
     assert _export(other) == exported
     other.engine.dispose()
+
+
+@pytest.mark.parametrize(("period", "cases"), [
+    ((wib(2025, 2, 5), wib(2025, 2, 6)), {"A": 11}),
+    # D started before the period and went on in it: exported whole, start row included
+    ((wib(2025, 2, 6, 7, 30), wib(2025, 2, 7)), {"D": 2, "B": 2}),
+    ((wib(2025, 3, 1), wib(2025, 4, 1)), {}),
+])
+def test_a_period_exports_the_whole_cases_with_an_event_in_it(
+        org: Organisation, period, cases: dict[str, int]) -> None:
+    with write_session(org.engine) as session:
+        replay(session, events=_log(), actor=SYSTEM, now=NOW)
+    out = io.StringIO()
+    with read_session(org.engine) as session:
+        written = export_event_csv(session, out=out, period=period)
+        traces = export_xes(session, out=io.StringIO(), period=period)
+    rows = out.getvalue().splitlines()[1:]
+    assert Counter(row.split(",")[0] for row in rows) == cases
+    assert written == len(rows) == sum(cases.values())
+    assert traces == len(cases)
 
 
 def test_xes_has_one_trace_per_case_and_an_event_per_begin_and_visit_end(

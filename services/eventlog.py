@@ -333,7 +333,10 @@ _EXPORT_CHUNK = 50_000
 
 def _by_id(result: Result[Any]) -> list[np.ndarray]:
     """Per column after the first (the id), a table indexed by id: `table[ids]` looks up a
-    whole column at once. A table's last entry is None, the value of id -1 (no id, `_ids`)."""
+    whole column at once. A table's last entry is None, the value of id -1 (no id, `_ids`).
+    Its length is the largest id, not the number of rows: 8 bytes per id and column, for the
+    export's duration (ids are dense here; a PostgreSQL sequence skips only the ids of a
+    rolled-back import)."""
     width, rows = len(result.keys()), result.all()
     ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     size = int(ids.max(initial=0)) + 2

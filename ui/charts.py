@@ -71,7 +71,8 @@ def compliance_by_sop(table: pd.DataFrame, *, target: float,
                       "Baku" + CLICK_HINT + "<extra></extra>", showlegend=False))
     figure.add_vline(x=target, line={"color": "black", "dash": "dash", "width": 2},
                      layer="below", annotation_text=f"Target {percent(target)}",
-                     annotation_position="top left")
+                     # above the plot, in the top margin: inside it, it lay over the top bar
+                     annotation_position="top left", annotation_yanchor="bottom")
     figure.update_layout(**{**LAYOUT, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}},
                          xaxis={"tickformat": ".0%", "range": [0, 1.05]},
                          height=70 + 48 * max(len(shown), 1))

@@ -150,6 +150,10 @@ def test_no_legend_over_an_axis_no_line_over_a_label_no_count_under_an_arrow(
     first = charts.nth(0)
     assert first.locator(".layer-below .shapelayer path").count() == 1
     assert first.locator(".layer-above .shapelayer path").count() == 0
+    # and its label sits above the plot, over no bar (inside it, it lay over the top bar)
+    label = _boxes(first.locator(".annotation"))
+    bars = _boxes(first.locator(".point path"))
+    assert label and bars and not any(_overlap(box, bar) for box in label for bar in bars)
 
     page.goto(f"{server.url}/hambatan?sop=e-kinerja&periode=2026")
     wait_for_app_run(page)

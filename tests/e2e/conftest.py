@@ -143,6 +143,21 @@ def wait_for_app_run(page: Page) -> None:
         state="attached")
 
 
+GRID_HEADER_PIXELS = GRID_ROW_PIXELS = 35  # Streamlit's data grid: header and row heights
+
+
+def click_grid_row(page: Page, *, row: int, x: float) -> None:
+    """Click x pixels into a row of the first data grid (a canvas), as a mouse does: once the
+    grid has drawn, pointing first. A click aimed by a bounding box read earlier, at a grid
+    still laying out, landed beside the row on a busy CI machine."""
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.locator("canvas").first.wait_for(state="visible")
+    position = {"x": x, "y": GRID_HEADER_PIXELS + GRID_ROW_PIXELS * row + GRID_ROW_PIXELS / 2}
+    grid.hover(position=position)
+    page.wait_for_timeout(300)
+    grid.click(position=position)
+
+
 def screenshot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -15,7 +15,14 @@ from services.accounts import SYSTEM
 from services.bootstrap import initialise
 from services.demo import DEMO_PASSWORD, load_demo
 from tests.conftest import CATALOG_DIR
-from tests.e2e.conftest import Server, log_in_here, screenshot, start_server, wait_for_app_run
+from tests.e2e.conftest import (
+    Server,
+    click_grid_row,
+    log_in_here,
+    screenshot,
+    start_server,
+    wait_for_app_run,
+)
 from tests.organisation import wib
 
 pytestmark = pytest.mark.browser
@@ -104,9 +111,7 @@ def test_a_tile_a_bar_and_a_heat_cell_open_as_many_rows_as_they_count(
 
     # A row of the list opens its case; the way back keeps the list.
     rows_url = page.url
-    grid = page.locator("[data-testid='stDataFrame']").first
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 20, box["y"] + 55)  # the first row's selection box
+    click_grid_row(page, row=0, x=20)  # the first row's selection box
     wait_for_app_run(page)
     expect(page).to_have_url(re.compile(r"kasus=\d+"))
     expect(page.get_by_text("Linimasa kunjungan langkah")).to_be_visible()

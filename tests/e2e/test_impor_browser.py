@@ -14,6 +14,7 @@ from tests.e2e.conftest import (
     SCREENSHOTS,
     Server,
     click,
+    click_grid_row,
     fill,
     log_in_here,
     visible_tab,
@@ -24,16 +25,12 @@ from tests.e2e.test_readable_browser import problems
 from tests.organisation import PASSWORD
 
 pytestmark = pytest.mark.browser
-HEADER_PIXELS = ROW_PIXELS = 35  # Streamlit's data grid: header and row heights
 
 
 def _edit_cell(page: Page, *, row: int, column: int, text: str) -> None:
     """Type into one cell of the data editor (a canvas): select the first cell, move with the
     arrow keys, type, and press Enter, as a person does."""
-    grid = page.locator("[data-testid='stDataFrame']").first
-    box = grid.bounding_box()
-    assert box is not None
-    page.mouse.click(box["x"] + 12, box["y"] + HEADER_PIXELS + ROW_PIXELS / 2)
+    click_grid_row(page, row=0, x=12)
     for _ in range(column):
         page.keyboard.press("ArrowRight")
     for _ in range(row):

@@ -1,11 +1,14 @@
 """Page timings in headless Chromium: navigation until the page's title is shown and the
 script has stopped running (Streamlit's own "notRunning" state), cold (first load on a
 freshly started server, nothing in the process's memory) and warm (reloads, median), the
-load right after a step is recorded (the kept history catches up with one case), every page
-of the Kadis's sidebar warm, and the server's peak memory."""
+load right after a step is recorded (the kept history catches up with one case), the page
+opened warm from the sidebar (no reload of the app in the browser), every page of the
+Kadis's sidebar warm, the server's peak memory, and the CPU time the app process and
+Chromium each spent per warm reload (both share the machine's cores)."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -41,6 +44,53 @@ def _load(page: Page, url: str, title: str) -> float:
     return time.perf_counter() - started
 
 
+def _from_sidebar(page: Page, title: str) -> float:
+    """Open the page by its sidebar link from Akun Saya, as a user moves between pages: the
+    app stays loaded in the browser, only the page's script runs and draws."""
+    page.get_by_role("link", name="Akun Saya", exact=True).click()
+    page.get_by_role("heading", name="Akun Saya", exact=True).wait_for(state="visible")
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached")
+    started = time.perf_counter()
+    page.get_by_role("link", name=title, exact=True).click()
+    page.get_by_role("heading", name=title, exact=True).wait_for(state="visible", timeout=120_000)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=120_000)
+    return time.perf_counter() - started
+
+
+def _cpu_seconds(pids: set[int]) -> float:
+    """User and system CPU time of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(root: int, *, leaving_out: int) -> set[int]:
+    """The processes under `root` (this bench: Playwright's driver, Chromium and its
+    renderers), without the subtree of `leaving_out` (the app server)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = set(), [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child != leaving_out:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -64,7 +114,13 @@ def measure(database_url: str, *, warm_runs: int = 5) -> list[dict[str, Any]]:
                     page.get_by_role("heading", name="Akun Saya").wait_for(state="visible")
                     wait_for_login_cookie(page)
                     cold = _load(page, f"{server.url}/{path}", title)
+                    app_pid = server.process.pid
+                    browser_pids = _descendants(os.getpid(), leaving_out=app_pid)
+                    app_cpu, browser_cpu = _cpu_seconds({app_pid}), _cpu_seconds(browser_pids)
                     warm = [_load(page, f"{server.url}/{path}", title) for _ in range(warm_runs)]
+                    app_cpu = (_cpu_seconds({app_pid}) - app_cpu) / warm_runs
+                    browser_cpu = (_cpu_seconds(browser_pids) - browser_cpu) / warm_runs
+                    from_sidebar = [_from_sidebar(page, title) for _ in range(warm_runs)]
                     after_write = []
                     for _ in range(warm_runs):
                         _record_a_step(database_url)
@@ -72,6 +128,8 @@ def measure(database_url: str, *, warm_runs: int = 5) -> list[dict[str, Any]]:
                     results.append({"page": title, "cold_s": cold, "warm": warm,
                                     "warm_s": statistics.median(warm),
                                     "after_write_s": statistics.median(after_write),
+                                    "from_sidebar_s": statistics.median(from_sidebar),
+                                    "app_cpu_s": app_cpu, "browser_cpu_s": browser_cpu,
                                     "server_peak_mb": _peak_rss_mb(server.process.pid)})
                     page.context.close()
                 finally:

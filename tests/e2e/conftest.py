@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Position, expect, sync_playwright
 
 from db.engine import make_engine
 from tests.conftest import REPO_ROOT
@@ -152,7 +152,8 @@ def click_grid_row(page: Page, *, row: int, x: float) -> None:
     still laying out, landed beside the row on a busy CI machine."""
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.locator("canvas").first.wait_for(state="visible")
-    position = {"x": x, "y": GRID_HEADER_PIXELS + GRID_ROW_PIXELS * row + GRID_ROW_PIXELS / 2}
+    position: Position = {"x": x,
+                          "y": GRID_HEADER_PIXELS + GRID_ROW_PIXELS * row + GRID_ROW_PIXELS / 2}
     grid.hover(position=position)
     page.wait_for_timeout(300)
     grid.click(position=position)

@@ -79,18 +79,24 @@ class HistoryCache:
     """One database's history, refreshed on demand; safe to share between threads."""
 
     def __init__(self, *, url: str, directory: Path | None = None,
-                 write_behind: bool = False) -> None:
+                 write_behind: bool = False, store_delay: float = 0.0) -> None:
         """`write_behind`: store the disk copy on a thread of its own, so the page that
-        spliced in a write does not wait for it (the app); a command stores before it ends."""
+        spliced in a write does not wait for it (the app); a command stores before it ends.
+        `store_delay`: how long a new history waits on that thread before it is stored, so
+        that a burst of writes is stored once, after the burst, and not one whole copy per
+        write while the next pages load. A copy on disk that lags is still right: the next
+        process splices in the events after its stamp."""
         self.url = url
         self.directory = directory
         self._lock = threading.Lock()
         self._history: History | None = None
         self._stamp: Stamp | None = None
         self._write_behind = write_behind
+        self._store_delay = store_delay
         self._pending_lock = threading.Lock()
         self._pending: tuple[History, Stamp] | None = None  # the newest not stored yet
         self._writer: threading.Thread | None = None
+        self._hurry = threading.Event()  # flush: store what is pending without the delay
 
     def history(self, session: Session) -> History:
         """The history as of the latest write."""
@@ -112,8 +118,11 @@ class HistoryCache:
             return self._history
 
     def flush(self) -> None:
-        """Wait until the disk copy holds the latest history (write_behind)."""
-        writer = self._writer
+        """Store what is pending now, and wait until the disk copy holds the latest history
+        (write_behind)."""
+        with self._pending_lock:
+            writer = self._writer
+            self._hurry.set()
         if writer is not None:
             writer.join()
 
@@ -127,12 +136,14 @@ class HistoryCache:
             # Only the newest matters: a store still waiting is replaced, not queued.
             self._pending = (self._history, self._stamp)
             if self._writer is None:
+                self._hurry.clear()
                 self._writer = threading.Thread(target=self._store_pending, daemon=True,
                                                 name="pantau-history-store")
                 self._writer.start()
 
     def _store_pending(self) -> None:
         while True:
+            self._hurry.wait(self._store_delay)
             with self._pending_lock:
                 job, self._pending = self._pending, None
                 if job is None:

@@ -240,3 +240,36 @@ def test_a_restored_backup_with_fewer_events_is_read_again_in_full(
         assert len(full.cases) == 1
         same_history(HistoryCache(url=url, directory=tmp_path / "cache").history(session), full)
     restored.dispose()
+
+
+def test_the_app_stores_a_burst_of_writes_once_after_the_burst(
+        org: Organisation, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import services.history_cache as module
+
+    stored: list[int] = []
+    real = module._store  # noqa: SLF001
+
+    def counting(directory, history, stamp):  # type: ignore[no-untyped-def]
+        stored.append(stamp.last_event_id)
+        real(directory, history, stamp)
+
+    monkeypatch.setattr(module, "_store", counting)
+    case_id = start(org).case_id
+    url = str(org.engine.url)
+    # An hour's delay: were flush to wait it out, the test's own time limit would fail it.
+    kept = HistoryCache(url=url, directory=tmp_path / "cache", write_behind=True,
+                        store_delay=3600)
+    with read_session(org.engine) as session:
+        kept.history(session)
+    for seq, hour in ((1, 9), (2, 10)):
+        with write_session(org.engine) as session:
+            wf.record_step(session, actor=SYSTEM, case_id=case_id, kind="complete", seq=seq,
+                           at=wib(2026, 3, 2, hour), performer=Performer.UNKNOWN, now=NOW)
+        with read_session(org.engine) as session:
+            kept.history(session)
+    assert stored == []  # nothing stored while the burst goes on
+    kept.flush()
+    with read_session(org.engine) as session:
+        full = read_history(session)
+        assert stored == [kept._stamp.last_event_id]  # noqa: SLF001  (once, the newest)
+        same_history(HistoryCache(url=url, directory=tmp_path / "cache").history(session), full)

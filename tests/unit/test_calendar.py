@@ -173,3 +173,24 @@ def test_clock_values_do_not_move_when_the_table_grows() -> None:
     assert calendar.clock([wib(2000, 1, 1)])[0] == 0
     (back,) = calendar.at_clock([before])
     assert back.to_pydatetime() == wib(2025, 2, 4, 9)
+
+
+def test_every_calendar_of_the_process_shares_one_reading_of_the_national_holidays(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.calendar as module
+
+    readings: list[object] = []
+    real = holidays.ID
+
+    def counting(**kwargs):  # type: ignore[no-untyped-def]
+        readings.append(kwargs["years"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(module.holidays, "ID", counting)
+    module.national_holidays.cache_clear()
+    without_may_day = WorkingCalendar(replace(default_settings(),
+                                              removed_holidays=frozenset({date(2025, 5, 1)})))
+    assert minutes(without_may_day, wib(2025, 5, 1), wib(2025, 5, 2)) == 450
+    # A second calendar reads nothing again, and one calendar's own changes stay its own.
+    assert minutes(WorkingCalendar(default_settings()), wib(2025, 5, 1), wib(2025, 5, 2)) == 0
+    assert len(readings) == 1

@@ -121,15 +121,18 @@ def measure(database_url: str, *, warm_runs: int = 5) -> list[dict[str, Any]]:
                     app_cpu = (_cpu_seconds({app_pid}) - app_cpu) / warm_runs
                     browser_cpu = (_cpu_seconds(browser_pids) - browser_cpu) / warm_runs
                     from_sidebar = [_from_sidebar(page, title) for _ in range(warm_runs)]
-                    after_write = []
+                    after_write, after_write_cpu = [], 0.0
                     for _ in range(warm_runs):
                         _record_a_step(database_url)
+                        before = _cpu_seconds({app_pid})
                         after_write.append(_load(page, f"{server.url}/{path}", title))
+                        after_write_cpu += _cpu_seconds({app_pid}) - before
                     results.append({"page": title, "cold_s": cold, "warm": warm,
                                     "warm_s": statistics.median(warm),
                                     "after_write_s": statistics.median(after_write),
                                     "from_sidebar_s": statistics.median(from_sidebar),
                                     "app_cpu_s": app_cpu, "browser_cpu_s": browser_cpu,
+                                    "after_write_app_cpu_s": after_write_cpu / warm_runs,
                                     "server_peak_mb": _peak_rss_mb(server.process.pid)})
                     page.context.close()
                 finally:

@@ -148,8 +148,9 @@ GRID_HEADER_PIXELS = GRID_ROW_PIXELS = 35  # Streamlit's data grid: header and r
 
 def click_grid_row(page: Page, *, row: int, x: float) -> None:
     """Click x pixels into a row of the first data grid (a canvas), as a mouse does: once the
-    grid has drawn, pointing first. A click aimed by a bounding box read earlier, at a grid
-    still laying out, landed beside the row on a busy CI machine."""
+    grid has drawn, pointing first, at a position Playwright takes from the grid as it is
+    when it clicks. A click at page coordinates read from the grid's box beforehand missed
+    the row once on a busy CI machine."""
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.locator("canvas").first.wait_for(state="visible")
     position: Position = {"x": x,

@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     start_server,
     visible_tab,
     wait_for_app_run,
+    wait_for_login_cookie,
 )
 
 pytestmark = pytest.mark.browser
@@ -52,6 +53,10 @@ def log_in(page: Page, server: Server, username: str, password: str) -> None:
 
 
 def log_out(page: Page) -> None:
+    # A click during the login cookie's confirming run was lost once (still signed in after
+    # it): wait for that run, as the Laporan and Impor tests do after signing in.
+    wait_for_login_cookie(page)
+    wait_for_app_run(page)
     page.get_by_role("button", name="Keluar").click()
     wait_for_app_run(page)
     expect(page.get_by_label("Nama pengguna", exact=True)).to_be_visible()

@@ -35,12 +35,17 @@ SIDEBAR = [("Dasbor Kepatuhan", "dasbor"), ("Hambatan", "hambatan"),
            ("Akun Saya", "akun")]
 
 
-def _load(page: Page, url: str, title: str) -> float:
-    started = time.perf_counter()
-    page.goto(url, wait_until="commit")
+def _until_shown(page: Page, title: str) -> None:
+    """Until the page's title shows and its script has stopped running."""
     page.get_by_role("heading", name=title, exact=True).wait_for(state="visible", timeout=120_000)
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
         state="attached", timeout=120_000)
+
+
+def _load(page: Page, url: str, title: str) -> float:
+    started = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    _until_shown(page, title)
     return time.perf_counter() - started
 
 
@@ -48,26 +53,25 @@ def _from_sidebar(page: Page, title: str) -> float:
     """Open the page by its sidebar link from Akun Saya, as a user moves between pages: the
     app stays loaded in the browser, only the page's script runs and draws."""
     page.get_by_role("link", name="Akun Saya", exact=True).click()
-    page.get_by_role("heading", name="Akun Saya", exact=True).wait_for(state="visible")
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
-        state="attached")
+    _until_shown(page, "Akun Saya")
     started = time.perf_counter()
     page.get_by_role("link", name=title, exact=True).click()
-    page.get_by_role("heading", name=title, exact=True).wait_for(state="visible", timeout=120_000)
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
-        state="attached", timeout=120_000)
+    _until_shown(page, title)
     return time.perf_counter() - started
+
+
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, parent, ...), or none
+    when the process has ended meanwhile."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
 
 
 def _cpu_seconds(pids: set[int]) -> float:
     """User and system CPU time of these processes so far (Linux /proc)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # ended meanwhile
-            continue
-        total += int(fields[11]) + int(fields[12])
+    total = sum(int(fields[11]) + int(fields[12]) for fields in map(_stat, pids) if fields)
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -76,12 +80,9 @@ def _descendants(root: int, *, leaving_out: int) -> set[int]:
     renderers), without the subtree of `leaving_out` (the app server)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
+        fields = _stat(entry.name) if entry.name.isdigit() else []
+        if fields:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
     found, todo = set(), [root]
     while todo:
         for child in children.get(todo.pop(), []):

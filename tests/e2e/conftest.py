@@ -196,6 +196,13 @@ def wait_for_login_cookie(page: Page) -> None:
     raise RuntimeError("the login cookie was never set")
 
 
+def wait_for_cookie_run(page: Page) -> None:
+    """Until the login cookie is written and the run its confirmation starts has finished:
+    that run draws the page again, and a click or an edit made during it can be lost."""
+    wait_for_login_cookie(page)
+    wait_for_app_run(page)
+
+
 def visible_tab(page: Page) -> Locator:
     """The open tab panel (Streamlit keeps the others in the page, hidden)."""
     return page.locator("[role='tabpanel']:not([hidden])")

@@ -21,7 +21,7 @@ from tests.e2e.conftest import (
     start_server,
     visible_tab,
     wait_for_app_run,
-    wait_for_login_cookie,
+    wait_for_cookie_run,
 )
 
 pytestmark = pytest.mark.browser
@@ -190,8 +190,7 @@ def test_signing_out_survives_a_reload(server: Server, page: Page) -> None:
     expect(page.get_by_role("heading", name="Tugas Saya")).to_be_visible()
     # A Keluar clicked during the login cookie's confirming run was lost once (still signed
     # in after it): wait for that run, as the Laporan and Impor tests do after signing in.
-    wait_for_login_cookie(page)
-    wait_for_app_run(page)
+    wait_for_cookie_run(page)
     log_out(page)
     page.wait_for_timeout(500)
     page.reload()

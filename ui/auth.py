@@ -7,21 +7,25 @@ login holds across a reload and a new tab, "Keluar" (or a password change, a res
 deactivation) ends it on every app process, and a cookie that names no live session is
 treated as none and cleared.
 
-Writing the cookie needs the browser: a small component sets (or deletes) it when it is
-drawn. The write stays pending in the session, and is drawn again on every run, until the
-browser confirms it, so a page switch in the run that signed in (the root URL sends each
-role to its own page) can no longer lose it.
+Writing the cookie needs the browser: a small component of our own (`ui/cookie_writer/`) sets
+or deletes it when it is drawn. The tab's latest write is kept in the session and drawn on
+every run, so a page switch in the run that signed in (the root URL sends each role to its own
+page) cannot lose it. Doing a write twice changes nothing, and a deletion leaves any token but
+its own alone: Streamlit can draw an old deletion again after that page switch, and the
+library's unconditional one then removed the cookie of the login after it. The browser sends
+no answer back, because an answer starts a run, and that run swallowed a click made at the
+same moment ("Masuk" just after the page opened, "Keluar" just after signing in).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import extra_streamlit_components
 import streamlit as st
 import streamlit.components.v1 as components
 import streamlit_authenticator as stauth
@@ -49,19 +53,26 @@ LOGIN_FIELDS = {"Form name": "Masuk", "Username": "Nama pengguna", "Password": "
                 "Login": "Masuk"}
 _TOKEN = "pantau_session_token"  # the live session of this browser tab
 _STALE = "pantau_stale_cookie"  # a cookie this tab found dead (the browser may still send it)
-_COOKIE_JOB = "pantau_cookie_job"  # a cookie write the browser has not confirmed yet
+_COOKIE_JOB = "pantau_cookie_job"  # this tab's latest cookie write, drawn on every run
 _NOTICE = "pantau_sign_in_notice"
 # The library's own cookie (a JWT it cannot revoke) is switched off: it gets a name nothing
 # sets and a lifetime of zero, and a key of its own that signs nothing.
 _LIBRARY_COOKIE = "pantau_sop_form"
 _LIBRARY_KEY = secrets.token_urlsafe(48)
 
-# The cookie component of extra-streamlit-components (installed with streamlit-authenticator),
-# declared under a name of our own: "set" and "delete" return True once the browser did it.
 _cookie_component = components.declare_component(
-    "pantau_cookie",
-    path=str(Path(extra_streamlit_components.__file__).parent / "CookieManager" / "frontend"
-             / "build"))
+    "pantau_cookie", path=str(Path(__file__).parent / "cookie_writer"))
+
+
+@dataclass(frozen=True)
+class CookieJob:
+    """A write of the login cookie: set `token` (until `expires`), or delete the cookie if it
+    still holds `token`."""
+
+    kind: Literal["set", "delete"]
+    token: str
+    expires: datetime | None = None  # of a "set"
+    id: str = field(default_factory=lambda: secrets.token_hex(8))
 
 
 def browser_cookies() -> dict[str, str]:
@@ -95,7 +106,8 @@ def request_sign_out(engine: Engine) -> None:
     with write_session(engine) as session:
         end_session(session, token=token, now=utcnow())
     st.session_state[_STALE] = token
-    _queue_cookie("delete")
+    if token is not None:
+        _queue_cookie(CookieJob("delete", token))
     _forget_form_login()
     st.rerun()
 
@@ -107,9 +119,9 @@ def current_token() -> str | None:
 
 def _resumed(engine: Engine, now: datetime) -> Actor | None:
     """The user of this tab's session, or of the browser's cookie."""
-    token = st.session_state.get(_TOKEN)
+    token: str | None = st.session_state.get(_TOKEN)
     from_cookie = token is None
-    if from_cookie:
+    if token is None:
         token = browser_cookies().get(COOKIE_NAME)
         if token is None or token == st.session_state.get(_STALE):
             return None
@@ -122,7 +134,7 @@ def _resumed(engine: Engine, now: datetime) -> Actor | None:
     # cookie is not one of ours: treat it as none, and clear it from the browser.
     st.session_state.pop(_TOKEN, None)
     st.session_state[_STALE] = token
-    _queue_cookie("delete")
+    _queue_cookie(CookieJob("delete", token))
     _forget_form_login()
     if not from_cookie or well_formed(token):  # one of ours that ended, not a stray cookie
         st.session_state[_NOTICE] = ("warning", "Sesi Anda sudah berakhir (keluar di perangkat "
@@ -180,7 +192,7 @@ def _after_form(engine: Engine, credentials: dict[str, Any], before: dict[str, i
             return None
         st.session_state[_TOKEN] = signed.token
         st.session_state.pop(_STALE, None)
-        _queue_cookie("set", token=signed.token, expires=signed.expires_at)
+        _queue_cookie(CookieJob("set", signed.token, expires=signed.expires_at))
         st.rerun()  # the page without the form; the cookie is written by the next runs
     if st.session_state.get("authentication_status") is False:  # a wrong attempt, this run
         with write_session(engine) as session:
@@ -225,40 +237,28 @@ def _forget_form_login() -> None:
         st.session_state[key] = None
 
 
-def _queue_cookie(kind: str, *, token: str | None = None,
-                  expires: datetime | None = None) -> None:
-    st.session_state[_COOKIE_JOB] = (kind, token, expires, secrets.token_hex(4))
+def _queue_cookie(job: CookieJob) -> None:
+    st.session_state[_COOKIE_JOB] = job
 
 
 def _write_cookie() -> None:
-    """Draw the pending cookie write until the browser confirms it.
+    """Draw this tab's latest cookie write (module docstring), on every run.
 
-    Always in a block of its own, drawn on every run, pending write or not: when the write is
-    done and its component goes, the page's elements after it keep their places. Otherwise
-    each moves up one place, and the browser mounts a widget at its new place afresh, with
-    its default value: a filter seeded from the URL (the period of a shared link) then came
-    back at its first option on the next click."""
+    Always in a block of its own, drawn on every run, write or not: the page's elements after
+    it then keep their places when the first write comes. Otherwise each moves down one place,
+    and the browser mounts a widget at its new place afresh, with its default value: a filter
+    seeded from the URL (the period of a shared link) then came back at its first option on
+    the next click."""
     slot = st.container(key="pantau-cookie-slot")  # an empty block takes no room on screen
-    job = st.session_state.get(_COOKIE_JOB)
-    if job is None:
-        return
-    kind, token, expires, job_id = job
-    key = f"pantau-cookie-{job_id}"  # a new component per job: its answer is fresh
-    with slot:
-        done = _drawn_cookie_job(kind, token=token, expires=expires, key=key)
-    if done:
-        st.session_state.pop(_COOKIE_JOB, None)
+    job: CookieJob | None = st.session_state.get(_COOKIE_JOB)
+    if job is not None:
+        with slot:
+            draw_cookie_job(job)
 
 
-def _drawn_cookie_job(kind: str, *, token: str | None, expires: datetime | None,
-                      key: str) -> bool:
-    if kind == "set":
-        assert expires is not None  # a "set" job carries its expiry (_queue_cookie)
-        done = _cookie_component(method="set", cookie=COOKIE_NAME, value=token,
-                                 options={"path": "/", "expires": expires.isoformat(),
-                                          "sameSite": "strict"},
-                                 key=key, default=False)
-    else:
-        done = _cookie_component(method="delete", cookie=COOKIE_NAME, key=key, default=False)
-    return bool(done)
-
+def draw_cookie_job(job: CookieJob) -> None:
+    """The component that does `job` in the browser when it is drawn."""
+    _cookie_component(
+        kind=job.kind, name=COOKIE_NAME, token=job.token,
+        expires=job.expires.isoformat() if job.expires is not None else None, id=job.id,
+        key=f"pantau-cookie-{job.id}")  # a new component per job, so the browser does it

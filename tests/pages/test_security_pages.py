@@ -42,7 +42,7 @@ def _visit_with_cookie(monkeypatch: pytest.MonkeyPatch, token: str):
 def _cookie_job(app) -> str | None:
     job = app.session_state["pantau_cookie_job"] if "pantau_cookie_job" in app.session_state \
         else None
-    return job[0] if job else None
+    return job.kind if job else None
 
 
 def test_a_live_session_cookie_signs_in_and_nothing_else_does(
@@ -74,16 +74,16 @@ def test_a_cookie_of_a_deactivated_user_no_longer_signs_in(
     assert _cookie_job(app) == "delete"
 
 
-def test_signing_in_writes_the_cookie_until_the_browser_confirms(app_database) -> None:
-    """The write stays pending across runs (a page switch in the signing-in run cannot lose
-    it); the browser component is what confirms it, and AppTest has no browser."""
+def test_signing_in_draws_the_cookie_write_on_every_run(app_database) -> None:
+    """The write is drawn again on every run, so a page switch in the signing-in run cannot
+    lose it (the browser does it; AppTest has none: tests/e2e/test_cookie_writer_browser)."""
     app = log_in(fresh_app(), "kadis")
     assert [t.value for t in app.title] == ["Dasbor Kepatuhan"]  # the root sent the Kadis on
     assert _cookie_job(app) == "set"
     run_ok(app)
-    assert _cookie_job(app) == "set"  # still pending, drawn again
+    assert _cookie_job(app) == "set"  # drawn again
     token = app.session_state["pantau_session_token"]
-    assert len(token) == 43 and app.session_state["pantau_cookie_job"][1] == token
+    assert len(token) == 43 and app.session_state["pantau_cookie_job"].token == token
 
 
 def test_keluar_ends_the_session_everywhere(signed_in, app_database,

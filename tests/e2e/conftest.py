@@ -56,11 +56,12 @@ class Server:
                 self.process.kill()
 
 
-def start_server(database_url: str, log: Path, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(database_url: str, log: Path, extra_env: dict[str, str] | None = None, *,
+                 script: str = "app.py") -> Server:
     port = free_port()
     env = {**os.environ, "PANTAU_DATABASE_URL": database_url, **(extra_env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=REPO_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
     )
@@ -194,13 +195,6 @@ def wait_for_login_cookie(page: Page) -> None:
             return
         page.wait_for_timeout(100)
     raise RuntimeError("the login cookie was never set")
-
-
-def wait_for_cookie_run(page: Page) -> None:
-    """Until the login cookie is written and the run its confirmation starts has finished:
-    that run draws the page again, and a click or an edit made during it can be lost."""
-    wait_for_login_cookie(page)
-    wait_for_app_run(page)
 
 
 def visible_tab(page: Page) -> Locator:

@@ -19,7 +19,6 @@ from tests.e2e.conftest import (
     log_in_here,
     visible_tab,
     wait_for_app_run,
-    wait_for_cookie_run,
 )
 from tests.e2e.test_readable_browser import problems
 from tests.organisation import PASSWORD
@@ -49,9 +48,6 @@ def test_upload_edit_publish_then_start_a_case(server: Server, page: Page, brows
     page.goto(f"{server.url}/impor")
     wait_for_app_run(page)
     log_in_here(page, "admin", PASSWORD)
-    # The cookie's confirming run redraws the page: an edit typed into the grid during it was
-    # lost once (the flow chart never showed "[45 Menit]").
-    wait_for_cookie_run(page)
     expect(page.get_by_role("heading", name="Impor SOP")).to_be_visible()
     uploader = page.locator("[data-testid='stFileUploader']")
     assert not re.search(r"Upload|Drag and drop|Browse|Limit", uploader.inner_text()), \

@@ -134,7 +134,6 @@ def test_no_legend_over_an_axis_no_line_over_a_label_no_count_under_an_arrow(
     page.goto(f"{server.url}/dasbor?periode=2026")
     wait_for_app_run(page)
     log_in_here(page, "kadis", DEMO_PASSWORD)
-    wait_for_login_cookie(page)  # its confirming rerun may redraw the charts
     wait_for_app_run(page)
     charts = page.locator(".js-plotly-plot")
     # Drawn after the run ends, later on a busy machine: wait for both, axes included.

@@ -339,11 +339,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore(args: argparse.Namespace) -> int:
     from db.backup import restore_database
     from db.engine import database_url
-    from db.migrate import head_revision
+    from db.migrate import HEAD_REVISION
 
     revision = restore_database(url=database_url(), source=args.file, replace=args.replace)
     print(f"Dipulihkan dari {args.file} (versi skema {revision}).")
-    if revision != head_revision():
+    if revision != HEAD_REVISION:
         print("Cadangan berasal dari versi aplikasi yang lebih lama: jalankan "
               "`python manage.py init` untuk memigrasikannya.")
     return 0

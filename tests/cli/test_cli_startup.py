@@ -2,12 +2,15 @@
 (pandas with pyarrow, plotly, streamlit, SQLAlchemy take a second and more to import)."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from db.engine import make_engine
+from db.migrate import upgrade
 from tests.conftest import REPO_ROOT
 
 HEAVY = ("numpy", "pandas", "pyarrow", "plotly", "streamlit", "sqlalchemy", "openpyxl", "fpdf")
@@ -27,11 +30,13 @@ print(json.dumps({{"code": code, "loaded": [m for m in {heavy!r} if m in sys.mod
 """
 
 
-def loaded_by(*args: str) -> dict[str, object]:
+def loaded_by(*args: str, heavy: tuple[str, ...] = HEAVY,
+              env: dict[str, str] | None = None) -> dict[str, object]:
     probe = _PROBE.format(root=str(REPO_ROOT), script=str(REPO_ROOT / "manage.py"),
-                          heavy=HEAVY)
+                          heavy=heavy)
     result = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **(env or {})})
     assert result.returncode == 0, result.stderr
     report: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     return report
@@ -51,6 +56,16 @@ def test_a_command_still_loads_what_it_needs() -> None:
     report = loaded_by("lint-sops")
     assert report["code"] == 0
     assert "sqlalchemy" in report["loaded"]  # type: ignore[operator]
+
+
+def test_a_command_on_a_ready_database_does_not_load_alembic(tmp_path: Path) -> None:
+    """Whether the schema is current is one query (db/migrate.py), not Alembic's scripts."""
+    url = f"sqlite:///{tmp_path / 'pantau.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    report = loaded_by("metrics", "--json", heavy=("alembic",), env={"PANTAU_DATABASE_URL": url})
+    assert report == {"code": 0, "loaded": []}
 
 
 def test_init_byte_compiles_the_project_sources_once(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from db.engine import make_engine
-from db.migrate import is_up_to_date, upgrade
+from db.migrate import HEAD_REVISION, head_revision, is_up_to_date, upgrade
 from db.models import Base
 
 
@@ -18,6 +18,16 @@ def test_migrated_schema_matches_the_models(engine: Engine) -> None:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
     assert is_up_to_date(engine)
+
+
+def test_the_head_revision_is_alembics_head_and_an_empty_database_is_not_at_it(
+        empty_database_url: str) -> None:
+    assert HEAD_REVISION == head_revision()
+    empty = make_engine(empty_database_url)
+    assert not is_up_to_date(empty)  # no alembic_version table at all
+    upgrade(empty)
+    assert is_up_to_date(empty)
+    empty.dispose()
 
 
 def test_upgrade_is_idempotent_and_downgrade_reverses_it(engine: Engine) -> None:

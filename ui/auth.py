@@ -260,5 +260,7 @@ def draw_cookie_job(job: CookieJob) -> None:
     """The component that does `job` in the browser when it is drawn."""
     _cookie_component(
         kind=job.kind, name=COOKIE_NAME, token=job.token,
-        expires=job.expires.isoformat() if job.expires is not None else None, id=job.id,
+        # milliseconds since 1970, which every browser's Date reads alike
+        expires=round(job.expires.timestamp() * 1000) if job.expires is not None else None,
+        id=job.id,
         key=f"pantau-cookie-{job.id}")  # a new component per job, so the browser does it

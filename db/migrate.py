@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, inspect, text
 
 from db.engine import REPO_ROOT
 
@@ -52,10 +51,11 @@ def known_revisions() -> frozenset[str]:
 
 
 def is_up_to_date(engine: Engine) -> bool:
-    try:
-        with engine.connect() as connection:
-            revisions = connection.execute(
-                text("SELECT version_num FROM alembic_version")).scalars().all()
-    except DBAPIError:  # no alembic_version table: never migrated
-        return False
+    """Whether the schema is at HEAD_REVISION. A database that cannot be reached raises (the
+    caller says so), and is not called "not migrated"."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):  # never migrated
+            return False
+        revisions = connection.execute(
+            text("SELECT version_num FROM alembic_version")).scalars().all()
     return revisions == [HEAD_REVISION]

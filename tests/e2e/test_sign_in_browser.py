@@ -39,6 +39,19 @@ def _signed_in_as_kadis(page: Page) -> None:
     expect(page.get_by_label("Nama pengguna", exact=True)).to_have_count(0)
 
 
+def _kadis_signs_in(context: BrowserContext, url: str) -> Page:
+    """A new page of `context`, on which the Kadis signs in at `url` and the cookie is
+    written."""
+    page = context.new_page()
+    page.set_default_timeout(SCRIPT_TIMEOUT_MS)
+    page.goto(url)
+    wait_for_app_run(page)
+    log_in_here(page, "kadis", PASSWORD)
+    _signed_in_as_kadis(page)
+    _cookie_written(page)
+    return page
+
+
 def _title_top(page: Page) -> float:
     box = page.get_by_role("heading", name="Dasbor Kepatuhan").bounding_box()
     assert box is not None
@@ -51,13 +64,7 @@ def test_twenty_logins_at_the_root_survive_a_reload_and_a_new_tab(server: Server
     for attempt in range(LOGINS):
         context = _context(browser)
         try:
-            page = context.new_page()
-            page.set_default_timeout(SCRIPT_TIMEOUT_MS)
-            page.goto(server.url)  # the root URL
-            wait_for_app_run(page)
-            log_in_here(page, "kadis", PASSWORD)
-            _signed_in_as_kadis(page)
-            _cookie_written(page)
+            page = _kadis_signs_in(context, server.url)  # the root URL
             title_with_writer = _title_top(page)  # the cookie's writer is on this page
             page.reload()
             wait_for_app_run(page)
@@ -77,13 +84,7 @@ def test_twenty_logins_at_the_root_survive_a_reload_and_a_new_tab(server: Server
 
 def test_keluar_ends_the_login_and_a_copied_cookie(server: Server, browser: Browser) -> None:
     context = _context(browser)
-    page = context.new_page()
-    page.set_default_timeout(SCRIPT_TIMEOUT_MS)
-    page.goto(server.url)
-    wait_for_app_run(page)
-    log_in_here(page, "kadis", PASSWORD)
-    _signed_in_as_kadis(page)
-    _cookie_written(page)
+    page = _kadis_signs_in(context, server.url)
     copied = [c for c in context.cookies() if c["name"] == COOKIE]
     click(page, "Keluar")
     expect(page.get_by_label("Nama pengguna", exact=True)).to_be_visible()
@@ -127,13 +128,7 @@ def test_a_login_right_after_keluar_holds_while_the_browser_still_sends_the_ende
     for _ in range(SIGN_INS_AFTER_KELUAR):
         context = _context(browser)
         try:
-            page = context.new_page()
-            page.set_default_timeout(SCRIPT_TIMEOUT_MS)
-            page.goto(quick_server.url)
-            wait_for_app_run(page)
-            log_in_here(page, "kadis", PASSWORD)
-            _signed_in_as_kadis(page)
-            _cookie_written(page)
+            page = _kadis_signs_in(context, quick_server.url)
             ended = [c for c in context.cookies() if c["name"] == COOKIE]
             click(page, "Keluar")
             expect(page.get_by_label("Nama pengguna", exact=True)).to_be_visible()

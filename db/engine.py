@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import CursorResult, Engine, Executable, create_engine, event
+from sqlalchemy import CursorResult, Engine, Executable, Select, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -172,3 +172,32 @@ def affected_rows(session: Session, statement: Executable) -> int:
     result = session.execute(statement)
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def driver_rows(session: Session, query: Select[Any], *,
+                chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of a query of plain columns (numbers and text: no result type to apply),
+    straight from the driver's cursor, `chunk` rows at a time, in the session's transaction.
+    SQLAlchemy's Row objects cost about a microsecond each: a sixth of a million-event export.
+    The parameters are converted by their own types, as SQLAlchemy would. On PostgreSQL the
+    cursor is a server-side one, so the rows stream (psycopg's default cursor would hold the
+    whole result in memory); SQLite's cursor steps as it is read."""
+    connection = session.connection()
+    dialect = connection.dialect
+    compiled = query.compile(dialect=dialect)
+    values = compiled.construct_params()
+    params = {}
+    for bind, name in compiled.bind_names.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        params[name] = convert(values[name]) if convert is not None else values[name]
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a pooled connection always has one
+    postgresql = dialect.name == "postgresql"
+    cursor = driver.cursor(name="pantau_driver_rows") if postgresql else driver.cursor()
+    try:
+        cursor.execute(compiled.string, tuple(params[name] for name in compiled.positiontup or ())
+                       if compiled.positional else params)
+        while rows := cursor.fetchmany(chunk):
+            yield rows
+    finally:
+        cursor.close()

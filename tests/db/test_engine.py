@@ -4,14 +4,24 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 import db.engine
-from db.engine import DatabaseBusy, is_busy, make_engine, read_session, write_session
-from db.models import AppSetting
+from db.engine import (
+    DatabaseBusy,
+    driver_rows,
+    is_busy,
+    make_engine,
+    read_session,
+    write_session,
+)
+from db.models import AppSetting, Event
+from services.metrics import epoch_ns
+from tests.db.test_eventlog import GOOD, csv_bytes, import_csv
 from tests.faults import sqlite_locked_error
+from tests.organisation import wib
 
 
 def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(sqlite_url: str) -> None:
@@ -151,3 +161,21 @@ def test_only_a_locked_database_counts_as_busy() -> None:
     assert is_busy(DatabaseBusy())
     assert not is_busy(OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O")))
     assert not is_busy(OperationalError("SELECT 1", {}, Exception("connection refused")))
+
+
+def test_driver_rows_are_the_rows_sqlalchemy_reads_chunk_by_chunk(org) -> None:
+    """The export's reader: parameters converted by their types (an instant, a JSON path),
+    the same rows as SQLAlchemy's, at most `chunk` at a time."""
+    import_csv(org, csv_bytes(GOOD[0], GOOD[1].replace("sekretaris,fungsional", "bu.ani,fungsional"),
+                              GOOD[2]))
+    query = (select(Event.id, Event.kind, epoch_ns(Event.occurred_at),
+                    Event.details["names"]["performer"].as_string(), Event.note)
+             .where(Event.occurred_at >= wib(2026, 3, 2, 9), Event.kind != "correction")
+             .order_by(Event.id))
+    with read_session(org.engine) as session:
+        expected = [tuple(row) for row in session.execute(query)]
+        chunks = list(driver_rows(session, query, chunk=1))
+        assert session.execute(select(func.count()).select_from(Event)).scalar() == 3
+    assert [len(chunk) for chunk in chunks] == [1, 1]
+    assert [row for chunk in chunks for row in chunk] == expected
+    assert [row[3] for row in expected] == ["bu.ani", None]

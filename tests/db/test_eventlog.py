@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import csv
 import gc
 import io
 import xml.etree.ElementTree as ET
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from db.engine import make_engine, read_session, write_session
 from db.models import Case, Event, Visit
 from services.accounts import SYSTEM
-from services.eventlog import COLUMNS, LogRejected, export_event_csv, export_xes, import_event_csv
+from services.eventlog import (
+    COLUMNS,
+    LogRejected,
+    _csv_cell,
+    _csv_row,
+    export_event_csv,
+    export_xes,
+    import_event_csv,
+)
 from services.metrics import compute_metrics, metrics_json
 from services.workflow.replay import replay
 from tests.db.test_metrics import AS_OF, _log
@@ -154,6 +165,28 @@ def test_people_without_an_account_are_kept_as_the_log_names_them(org: Organisat
     assert (event.performer_user_id, event.recorded_by_user_id) == (None, None)
     assert event.details == {"names": {"performer": "bu.ani", "recorded_by": "pak.budi"}}
     assert _export(org).splitlines()[3].endswith(",Sekretaris,,bu.ani,pak.budi,")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.none() | st.integers(-5, 20) | st.text(st.sampled_from('ab ,"\n\r\t;\'é\u2028'),
+                                                       max_size=6), min_size=2, max_size=5))
+def test_a_cell_is_written_as_the_csv_module_writes_it(values: list) -> None:
+    """The export writes its lines itself, a name quoted once per chunk; every line must still
+    be the one the csv module writes."""
+    assert ",".join(map(_csv_cell, values)) + "\n" == _csv_row(values)
+
+
+def test_names_and_notes_with_commas_quotes_and_line_breaks_export_as_the_csv_module_writes(
+        org: Organisation) -> None:
+    rows = [GOOD[0], 'K1,penyusunan-lkj,,1,complete,2026-03-02 09:00,Sekretaris,,"Ani, S.Sos",'
+                     '"Budi ""Ucok""","catatan, dengan ""kutip""\nbaris dua"']
+    import_csv(org, csv_bytes(*rows))
+    exported = _export(org)
+    rewritten = io.StringIO()
+    csv.writer(rewritten, lineterminator="\n").writerows(csv.reader(io.StringIO(exported)))
+    assert exported == rewritten.getvalue()
+    assert (',Sekretaris,,"Ani, S.Sos","Budi ""Ucok""","catatan, dengan ""kutip""\nbaris dua"\n'
+            in exported)
 
 
 def test_missing_column_bad_encoding_and_empty_file(org: Organisation) -> None:

@@ -26,17 +26,20 @@ except SystemExit as done:
     code = done.code
 else:
     code = 0
-print(json.dumps({{"code": code, "loaded": [m for m in {heavy!r} if m in sys.modules]}}))
+report = {{"code": code, "loaded": [m for m in {heavy!r} if m in sys.modules]}}
+if "numpy" in sys.modules:
+    report["numpy_huge_pages"] = sys.modules["numpy"]._core.multiarray._get_madvise_hugepage()
+print(json.dumps(report))
 """
 
 
-def loaded_by(*args: str, heavy: tuple[str, ...] = HEAVY,
-              env: dict[str, str] | None = None) -> dict[str, object]:
+def loaded_by(*args: str, heavy: tuple[str, ...] = HEAVY, env: dict[str, str] | None = None,
+              base: dict[str, str] | None = None) -> dict[str, object]:
     probe = _PROBE.format(root=str(REPO_ROOT), script=str(REPO_ROOT / "manage.py"),
                           heavy=heavy)
     result = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=120,
-                            env={**os.environ, **(env or {})})
+                            env={**(os.environ if base is None else base), **(env or {})})
     assert result.returncode == 0, result.stderr
     report: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
     return report
@@ -65,7 +68,24 @@ def test_a_command_on_a_ready_database_does_not_load_alembic(tmp_path: Path) -> 
     upgrade(engine)
     engine.dispose()
     report = loaded_by("metrics", "--json", heavy=("alembic",), env={"PANTAU_DATABASE_URL": url})
-    assert report == {"code": 0, "loaded": []}
+    assert report["code"] == 0
+    assert report["loaded"] == []
+
+
+def test_metrics_computes_without_numpys_huge_pages_unless_asked(tmp_path: Path) -> None:
+    """A command computes once and exits: the kernel's compaction at the first touch of a huge
+    page costs it more than the pages return (manage.py, cmd_metrics)."""
+    url = f"sqlite:///{tmp_path / 'pantau.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    plain = {key: value for key, value in os.environ.items() if key != "NUMPY_MADVISE_HUGEPAGE"}
+    report = loaded_by("metrics", "--json", env={"PANTAU_DATABASE_URL": url}, base=plain)
+    assert report["code"] == 0
+    assert report["numpy_huge_pages"] is False
+    asked = loaded_by("metrics", "--json",
+                      env={"PANTAU_DATABASE_URL": url, "NUMPY_MADVISE_HUGEPAGE": "1"}, base=plain)
+    assert asked["numpy_huge_pages"] is True
 
 
 def test_init_byte_compiles_the_project_sources_once(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from services.errors import InvalidInput, PermissionDenied
 from services.eventlog import export_event_csv
 from services.metrics import compute_metrics
 from tests.conftest import CATALOG_DIR
+from tests.db.test_metrics import assert_totals_per_sop_are_the_scoped_totals
 from tests.organisation import NOW, wib
 
 UNTIL = wib(2026, 11, 20, 9, 0)
@@ -111,3 +112,12 @@ def test_demo_only_fills_an_empty_database_and_only_for_an_admin(demo: Engine) -
     with pytest.raises(PermissionDenied):
         with write_session(demo) as session:
             load_demo(session, actor=kadis, seed=1, until=UNTIL, now=NOW)
+
+
+def test_the_totals_of_each_sop_are_the_totals_of_its_scope_on_a_year_of_history(
+        demo: Engine) -> None:
+    """Every SOP, cancelled and revised cases, multi-unit steps: the grouped totals of the
+    metrics equal the totals of each SOP narrowed one by one, for past and present as-ofs."""
+    assert_totals_per_sop_are_the_scoped_totals(
+        demo, as_ofs=(wib(2026, 6, 15, 10, 0), UNTIL),
+        periods=(None, (wib(2026, 1, 1), wib(2027, 1, 1)), (wib(2026, 6, 1), wib(2026, 7, 1))))

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import pytest
 
 from db.engine import read_session, write_session
@@ -35,11 +34,12 @@ from services.accounts import SYSTEM
 from services.metrics import (
     compute_metrics,
     metrics_json,
-    per_sop,
     read_history,
     resolve_as_of,
     scope,
     snapshot,
+    totals,
+    totals_per_sop,
 )
 from services.workflow.replay import LogEvent, replay
 from tests.organisation import NOW, Organisation, wib
@@ -184,15 +184,24 @@ def test_as_of_needs_a_time_zone(hand_log: Organisation) -> None:
         assert resolve_as_of(session, None) >= wib(2025, 2, 6, 8, 5)
 
 
-def test_the_per_sop_split_is_the_scope_of_each_sop(hand_log: Organisation) -> None:
-    """`per_sop` (one pass, for the figures of every SOP) narrows exactly as `scope` does."""
-    with read_session(hand_log.engine) as session:
-        state = snapshot(read_history(session), as_of=NOW)
-    split = per_sop(state)
-    assert list(split) == list(state.catalog)
-    assert any(not part.ended.empty for part in split.values())
-    for code, part in split.items():
-        narrowed = scope(state, sop_codes=(code,))
-        assert part.catalog == narrowed.catalog
-        for name in ("ended", "open", "items", "cases"):
-            pd.testing.assert_frame_equal(getattr(part, name), getattr(narrowed, name))
+def test_the_totals_of_each_sop_are_the_totals_of_its_scope(hand_log: Organisation) -> None:
+    """`totals_per_sop` (one grouped pass, for the figures of every SOP) counts exactly what
+    `totals` counts on the state narrowed to each SOP, for any period and as-of."""
+    assert_totals_per_sop_are_the_scoped_totals(hand_log.engine, as_ofs=(
+        wib(2025, 2, 4, 12, 0), AS_OF, NOW), periods=(None, (wib(2025, 2, 3), wib(2025, 2, 5)),
+                                                      (wib(2025, 2, 5), wib(2025, 3, 1))))
+
+
+def assert_totals_per_sop_are_the_scoped_totals(engine, *, as_ofs, periods) -> None:
+    with read_session(engine) as session:
+        history = read_history(session)
+    checked = 0
+    for as_of in as_ofs:
+        state = snapshot(history, as_of=as_of)
+        for period in periods:
+            per_sop = totals_per_sop(state, period)
+            assert list(per_sop) == list(state.catalog)
+            for code, figures in per_sop.items():
+                assert figures == totals(scope(state, sop_codes=(code,)), period), (code, period)
+                checked += figures.visits_ended + figures.cases_total + figures.pending
+    assert checked > 0  # the states compared were not all empty

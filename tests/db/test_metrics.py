@@ -26,8 +26,11 @@ As of Thu 6 Feb 08:17: B's step 2 is 12 old (>= 80% of 15: at risk), D's is 32 (
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 
 import pytest
+from sqlalchemy import Engine
 
 from db.engine import read_session, write_session
 from services.accounts import SYSTEM
@@ -41,6 +44,7 @@ from services.metrics import (
     totals,
     totals_per_sop,
 )
+from services.periods import Period
 from services.workflow.replay import LogEvent, replay
 from tests.organisation import NOW, Organisation, wib
 
@@ -192,7 +196,8 @@ def test_the_totals_of_each_sop_are_the_totals_of_its_scope(hand_log: Organisati
                                                       (wib(2025, 2, 5), wib(2025, 3, 1))))
 
 
-def assert_totals_per_sop_are_the_scoped_totals(engine, *, as_ofs, periods) -> None:
+def assert_totals_per_sop_are_the_scoped_totals(engine: Engine, *, as_ofs: Sequence[datetime],
+                                                periods: Sequence[Period | None]) -> None:
     with read_session(engine) as session:
         history = read_history(session)
     checked = 0

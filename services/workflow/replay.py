@@ -21,6 +21,7 @@ from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from db.models import (
@@ -436,9 +437,28 @@ def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]],
     for row in values:  # only the columns whose type converts (instants, JSON)
         for index, convert in converting:
             row[index] = convert(row[index])
+    if dialect.name == "postgresql":
+        _copy(connection, table.__tablename__, [columns[key].name for key in order], values)
+        return
     params: list[Any] = ([tuple(row) for row in values] if compiled.positional
                          else [dict(zip(order, row, strict=True)) for row in values])
     connection.exec_driver_sql(compiled.string, params)
+
+
+def _copy(connection: Connection, table: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """PostgreSQL's COPY: the rows as one stream in the transaction, where an executemany
+    sends one statement per row (the inserts were six tenths of an import on PostgreSQL).
+    The table's constraints, foreign keys and the all-or-nothing transaction hold as for
+    INSERT."""
+    from psycopg import sql
+
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a pooled connection always has one
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def _converter(column_type: Any, dialect: Any,

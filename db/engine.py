@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import CursorResult, Engine, Executable, Select, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -190,8 +190,7 @@ def driver_rows(session: Session, query: Select[Any], *,
     for bind, name in compiled.bind_names.items():
         convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
         params[name] = convert(values[name]) if convert is not None else values[name]
-    driver = connection.connection.driver_connection
-    assert driver is not None  # a pooled connection always has one
+    driver = driver_connection(connection)
     postgresql = dialect.name == "postgresql"
     cursor = driver.cursor(name="pantau_driver_rows") if postgresql else driver.cursor()
     try:
@@ -201,3 +200,11 @@ def driver_rows(session: Session, query: Select[Any], *,
             yield rows
     finally:
         cursor.close()
+
+
+def driver_connection(connection: Connection) -> Any:
+    """The driver's own connection under `connection` (sqlite3's or psycopg's), in the same
+    transaction, for what SQLAlchemy does not offer: a raw cursor, PostgreSQL's COPY."""
+    driver = connection.connection.driver_connection
+    assert driver is not None  # a pooled connection always has one
+    return driver

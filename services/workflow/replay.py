@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from db.engine import driver_connection
 from db.models import (
     Base,
     Case,
@@ -415,8 +416,8 @@ def reserve_ids(session: Session, table: type[Case | Visit | Event], count: int)
 
 def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]],
             instants: dict[datetime, Any]) -> None:
-    """One executemany of the statement Core compiles, each value converted by its column's
-    own type for this database: what Core does row by row, whose per-row parameter handling
+    """One executemany of the statement Core compiles (on PostgreSQL one COPY, `_copy`), each
+    value converted by its column's own type for this database: what Core does row by row, whose per-row parameter handling
     was a quarter of a 1M-event import. Every row has the keys of the first; keys starting
     with "_" are the replay's own bookkeeping, not columns."""
     if not rows:
@@ -454,9 +455,7 @@ def _copy(connection: Connection, table: str, columns: list[str], rows: list[lis
 
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
-    driver = connection.connection.driver_connection
-    assert driver is not None  # a pooled connection always has one
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+    with driver_connection(connection).cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
 

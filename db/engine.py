@@ -179,7 +179,8 @@ def driver_rows(session: Session, query: Select[Any], *,
     """The rows of a query of plain columns (numbers and text: no result type to apply),
     straight from the driver's cursor, `chunk` rows at a time, in the session's transaction.
     SQLAlchemy's Row objects cost about a microsecond each: a sixth of a million-event export.
-    The parameters are converted by their own types, as SQLAlchemy would. On PostgreSQL the
+    The parameters are converted by their own types, as SQLAlchemy would (plain values only:
+    an IN list of parameters, which SQLAlchemy expands at execution, is not). On PostgreSQL the
     cursor is a server-side one, so the rows stream (psycopg's default cursor would hold the
     whole result in memory); SQLite's cursor steps as it is read."""
     connection = session.connection()

@@ -8,6 +8,7 @@ PANTAU_DATABASE_URL (default: the SQLite file data/pantau.db).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -499,4 +500,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    # The output is written; what is left is the interpreter walking every object once more
+    # before it exits (0.2-0.3 s of `metrics --json`'s 1.5 s on a million events, with pandas
+    # and SQLAlchemy loaded). Frozen objects are left to the process's end instead. Nothing is
+    # lost by it: every command has committed and closed its files by now, the interpreter
+    # still flushes stdout and stderr, and the system closes the database's file or socket.
+    gc.freeze()
+    sys.exit(exit_code)

@@ -3,11 +3,13 @@ random writes, corrections, cancellations and calendar changes, in memory and fr
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -278,3 +280,42 @@ def test_the_app_stores_a_burst_of_writes_once_after_the_burst(
         full = read_history(session)
         assert stored == [kept._stamp.last_event_id]  # noqa: SLF001  (once, the newest)
         same_history(HistoryCache(url=url, directory=tmp_path / "cache").history(session), full)
+
+
+@pytest.mark.parametrize("room_rows", [4096, 1], ids=["room-to-spare", "room-outgrown"])
+def test_steps_recorded_live_are_appended_in_place_and_earlier_histories_stay_as_read(
+        org: Organisation, room_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A visit ended live is written after the kept ones, in the arrays they are kept in
+    (history_cache._Room): the next history shares them instead of copying every visit. A
+    page still reading an earlier history reads what it read, and the spliced history
+    equals a full read, also when the space runs out and the visits move to a larger room."""
+    import services.history_cache as module
+
+    monkeypatch.setattr(module, "ROOM_ROWS", room_rows)
+    cases = [start(org, title=f"Kasus {n}").case_id for n in range(3)]
+    kept = HistoryCache(url=str(org.engine.url), directory=None)
+    with read_session(org.engine) as session:
+        kept.history(session)
+    seen: list[tuple[History, pd.DataFrame]] = []  # each history, and a copy of its visits
+    for hour, case_id in zip(range(9, 15), cases * 2, strict=True):
+        seq = 1 if hour < 12 else 2
+        with write_session(org.engine) as session:
+            wf.record_step(session, actor=SYSTEM, case_id=case_id, kind="complete", seq=seq,
+                           at=wib(2026, 3, 2, hour), performer=Performer.UNKNOWN, now=NOW)
+        with read_session(org.engine) as session:
+            history = kept.history(session)
+            same_history(history, read_history(session))
+        seen.append((history, history.ended.copy(deep=True)))
+    for history, as_read in seen:
+        pd.testing.assert_frame_equal(history.ended, as_read)
+    assert [len(history.ended) for history, _ in seen] == [1, 2, 3, 4, 5, 6]
+
+    def same_arrays(one: History, other: History) -> bool:
+        return np.shares_memory(one.ended["ended_ns"].to_numpy(),
+                                other.ended["ended_ns"].to_numpy())
+
+    shared = [same_arrays(earlier, later)
+              for (earlier, _), (later, _) in itertools.pairwise(seen)]
+    # With room to spare, every append shares the arrays; with a row of room, every other
+    # one finds the room full and moves to a larger one (one row more than it holds).
+    assert shared == ([True] * 5 if room_rows > 1 else [False, True, False, True, False])

@@ -106,20 +106,45 @@ class HistoryCache:
         with self._lock:
             if self._history is None and self.directory is not None:
                 self._history, self._stamp = _load(self.directory, session)
-            # Events are never deleted: a newest event older than the stamp's means another
-            # database behind the same URL (a backup restored), so nothing kept applies.
-            if self._history is None or self._stamp is None or self._stamp.rest != stamp.rest \
-                    or stamp.last_event_id < self._stamp.last_event_id:
+            if self._history is None or not self._spliceable(stamp):
                 self._history, self._stamp = read_history(session), stamp
                 self._room = None
                 self._save()
-            elif self._stamp.last_event_id != stamp.last_event_id:
-                self._history, self._room = _spliced(self._history, session,
-                                                     since_event_id=self._stamp.last_event_id,
-                                                     room=self._room)
-                self._stamp = stamp
-                self._save()
+            else:
+                self._catch_up(session, stamp)
             return self._history
+
+    def history_if_kept(self, session: Session) -> History | None:
+        """The history as of the latest write, when this process keeps one that only new
+        events separate from it (they are spliced in, as `history` does); None when it keeps
+        none yet, when a full read would be needed, or while another thread works on it. For
+        a reader that must never wait for a full read: the sidebar's count, on every page."""
+        stamp = Stamp.of(session)
+        if not self._lock.acquire(blocking=False):
+            return None
+        try:
+            if self._history is None or not self._spliceable(stamp):
+                return None
+            self._catch_up(session, stamp)
+            return self._history
+        finally:
+            self._lock.release()
+
+    def _spliceable(self, stamp: Stamp) -> bool:
+        """Whether the kept history can catch up with `stamp` by splicing in new events.
+        Events are never deleted: a newest event older than the stamp's means another
+        database behind the same URL (a backup restored), so nothing kept applies."""
+        return self._stamp is not None and self._stamp.rest == stamp.rest \
+            and stamp.last_event_id >= self._stamp.last_event_id
+
+    def _catch_up(self, session: Session, stamp: Stamp) -> None:
+        assert self._history is not None and self._stamp is not None
+        if self._stamp.last_event_id != stamp.last_event_id:
+            self._history, self._room = _spliced(self._history, session,
+                                                 since_event_id=self._stamp.last_event_id,
+                                                 room=self._room)
+            self._stamp = stamp
+            self._save()
 
     def flush(self) -> None:
         """Store what is pending now, and wait until the disk copy holds the latest history

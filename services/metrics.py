@@ -376,6 +376,19 @@ def read_history(session: Session, *, calendar: WorkingCalendar | None = None,
                    catalog=read_catalog(session), calendar=calendar, last_ns=last)
 
 
+def running_part(history: History) -> History:
+    """What `read_history(session, running_only=True)` reads, taken from a history read in
+    full: the visits not ended, the active cases and the units of those visits."""
+    running = history.running
+    cases = history.cases[history.cases["status_code"].to_numpy()
+                          == CASE_STATUSES.index("active")]
+    units = history.units[history.units["visit_id"].isin(running["visit_id"]).to_numpy()]
+    instants = [running["available_ns"].to_numpy(), cases["started_ns"].to_numpy()]
+    last = max((int(values.max()) for values in instants if len(values)), default=NAT)
+    return replace(history, ended=history.ended.iloc[:0], cases=cases, units=units,
+                   last_ns=last)
+
+
 # --- the state at an instant -------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from services.metrics import (
     data_version,
     period_as_of,
     read_history,
+    running_part,
     snapshot,
 )
 from services.periods import PeriodChoice
@@ -88,8 +89,13 @@ def period_state(period: PeriodChoice, *, actor: Actor) -> Snapshot:
 
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _running(url: str, version: tuple[Any, ...]) -> History:
+    """What is running, for the sidebar's count: from the history this process keeps, when
+    it has it (a write is then read once, for the count and the dashboards alike), else read
+    on its own (never waiting for the whole history)."""
     with read_session(engine()) as session:
-        return read_history(session, running_only=True)
+        kept = _cache(url).history_if_kept(session)
+        return running_part(kept) if kept is not None \
+            else read_history(session, running_only=True)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import select
 
 from db.engine import read_session, write_session
-from db.models import Case
+from db.models import Case, Event
 from services.accounts import SYSTEM
 from services.calendar_admin import add_holiday
 from services.history_cache import CACHE_DIR_ENV, HistoryCache, cache_directory
-from services.metrics import History, read_history
+from services.metrics import History, read_history, running_part
 from services.workflow import engine as wf
 from services.workflow.model import Performer
-from tests.db.test_workflow_engine import start
+from tests.db.test_workflow_engine import act, start
 from tests.organisation import NOW, Organisation, wib
 
 KEYS = {"ended": "visit_id", "running": "visit_id", "cases": "case_id",
@@ -60,7 +60,9 @@ def _step(org: Organisation, rng: random.Random, at) -> str:  # type: ignore[no-
             wf.cancel_case(session, actor=kadis, case_id=case_id, at=at, reason="Tidak jadi",
                            now=NOW)
             return "cancel"
-        if roll < 0.16 and form.last_event_no > 1:
+        last_kind = session.scalar(select(Event.kind).where(
+            Event.case_id == case_id, Event.event_no == form.last_event_no))
+        if roll < 0.16 and form.last_event_no > 1 and last_kind != "correction":
             wf.correct_event(session, actor=kadis, case_id=case_id,
                              event_no=form.last_event_no, reason="Salah ketik",
                              occurred_at=at - timedelta(minutes=rng.randrange(1, 4)), now=NOW)
@@ -319,3 +321,71 @@ def test_steps_recorded_live_are_appended_in_place_and_earlier_histories_stay_as
     # With room to spare, every append shares the arrays; with a row of room, every other
     # one finds the room full and moves to a larger one (one row more than it holds).
     assert shared == ([True] * 5 if room_rows > 1 else [False, True, False, True, False])
+
+
+def test_the_running_part_of_a_full_history_is_what_a_running_read_reads(
+        org: Organisation) -> None:
+    """The sidebar's count takes what is running from the kept history (running_part) or
+    reads it alone (read_history running_only): the same frames, after every kind of write."""
+    # Step 3 of this SOP is submitted per unit: one case past it (the units of an ended
+    # visit), one in it (of an open visit).
+    for title, units_by in (("Selesai per unit", ("layanan", "fungsional", "deposit")),
+                            ("Sebagian unit", ("layanan",))):
+        case_id = start(org, sop="pengumpulan-data-kinerja", title=title).case_id
+        act(org, "kadis", "complete", case_id, 1, wib(2026, 3, 2, 9))
+        act(org, "fungsional", "complete", case_id, 2, wib(2026, 3, 2, 10))
+        for hour, user in enumerate(units_by, start=11):
+            act(org, user, "complete", case_id, 3, wib(2026, 3, 2, hour),
+                **({"unit_code": "bidang-arsip", "performer": Performer.UNKNOWN}
+                   if user == "fungsional" else {}))
+    rng = random.Random(7)
+    at = wib(2026, 3, 3, 8)
+    for round_ in range(40):
+        if round_:
+            at += timedelta(minutes=rng.randrange(5, 600))
+            _step(org, rng, at)
+        with read_session(org.engine) as session:
+            full = read_history(session)
+            part = running_part(full)
+            alone = read_history(session, running_only=True)
+        same_history(part, alone)
+        if not round_:
+            assert 0 < len(alone.units) < len(full.units)
+    assert len(alone.running) > 0 and len(alone.cases) > 0
+
+
+def test_the_history_if_kept_splices_new_events_but_never_reads_everything(
+        org: Organisation, monkeypatch: pytest.MonkeyPatch) -> None:
+    """history_if_kept (the sidebar's reader): None before the history is kept and after a
+    change that needs a full read (a holiday), without reading; new events spliced in, as
+    `history` splices them; None while another thread holds the history."""
+    import services.history_cache as module
+
+    case_id = start(org).case_id
+    kept = HistoryCache(url=str(org.engine.url), directory=None)
+    reads: list[object] = []
+    real = module.read_history
+
+    def counting(session, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(kwargs.get("cases_where"))
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(module, "read_history", counting)
+    with read_session(org.engine) as session:
+        assert kept.history_if_kept(session) is None and reads == []
+        kept.history(session)
+    with write_session(org.engine) as session:
+        wf.record_step(session, actor=SYSTEM, case_id=case_id, kind="complete", seq=1,
+                       at=wib(2026, 3, 2, 9), performer=Performer.UNKNOWN, now=NOW)
+    with read_session(org.engine) as session:
+        spliced = kept.history_if_kept(session)
+        assert spliced is not None and len(reads) == 2 and reads[1] is not None
+        same_history(spliced, real(session))
+        assert kept.history(session) is spliced  # the dashboards find it current
+        with kept._lock:  # noqa: SLF001  (a dashboard's run splicing or reading meanwhile)
+            assert kept.history_if_kept(session) is None
+    with write_session(org.engine) as session:
+        add_holiday(session, actor=SYSTEM, day=date(2026, 3, 3), name="Cuti bersama", now=NOW)
+    with read_session(org.engine) as session:
+        assert kept.history_if_kept(session) is None
+    assert len(reads) == 2

@@ -51,6 +51,7 @@ CACHE_DIR_ENV = "PANTAU_CACHE_DIR"
 _log = logging.getLogger(__name__)
 _FRAMES = ("ended", "running", "cases", "units")
 ROOM_ROWS = 4096  # the least space a kept frame of ended visits has for visits appended live
+LIGHT_SPLICE_EVENTS = 500  # the most new events history_if_kept splices in
 _FORMAT = 2  # bump when the frames' columns or order change: older files are then read in full
 
 
@@ -118,12 +119,15 @@ class HistoryCache:
         """The history as of the latest write, when this process keeps one that only new
         events separate from it (they are spliced in, as `history` does); None when it keeps
         none yet, when a full read would be needed, or while another thread works on it. For
-        a reader that must never wait for a full read: the sidebar's count, on every page."""
+        a reader that must never wait for a full read: the sidebar's count, on every page.
+        More than LIGHT_SPLICE_EVENTS new events (an import) count as a full read: their
+        cases take as long to read."""
         stamp = Stamp.of(session)
         if not self._lock.acquire(blocking=False):
             return None
         try:
-            if self._history is None or not self._spliceable(stamp):
+            if self._history is None or self._stamp is None or not self._spliceable(stamp) \
+                    or stamp.last_event_id - self._stamp.last_event_id > LIGHT_SPLICE_EVENTS:
                 return None
             self._catch_up(session, stamp)
             return self._history

@@ -356,9 +356,10 @@ def test_the_running_part_of_a_full_history_is_what_a_running_read_reads(
 
 def test_the_history_if_kept_splices_new_events_but_never_reads_everything(
         org: Organisation, monkeypatch: pytest.MonkeyPatch) -> None:
-    """history_if_kept (the sidebar's reader): None before the history is kept and after a
-    change that needs a full read (a holiday), without reading; new events spliced in, as
-    `history` splices them; None while another thread holds the history."""
+    """history_if_kept (the sidebar's reader): None before the history is kept, after a
+    change that needs a full read (a holiday) and after more new events than a light splice
+    takes, without reading; a few new events spliced in, as `history` splices them; None
+    while another thread holds the history."""
     import services.history_cache as module
 
     case_id = start(org).case_id
@@ -384,8 +385,15 @@ def test_the_history_if_kept_splices_new_events_but_never_reads_everything(
         assert kept.history(session) is spliced  # the dashboards find it current
         with kept._lock:  # noqa: SLF001  (a dashboard's run splicing or reading meanwhile)
             assert kept.history_if_kept(session) is None
+    monkeypatch.setattr(module, "LIGHT_SPLICE_EVENTS", 0)  # as after an import
+    with write_session(org.engine) as session:
+        wf.record_step(session, actor=SYSTEM, case_id=case_id, kind="complete", seq=2,
+                       at=wib(2026, 3, 2, 10), performer=Performer.UNKNOWN, now=NOW)
+    with read_session(org.engine) as session:
+        assert kept.history_if_kept(session) is None
+    monkeypatch.setattr(module, "LIGHT_SPLICE_EVENTS", 500)
     with write_session(org.engine) as session:
         add_holiday(session, actor=SYSTEM, day=date(2026, 3, 3), name="Cuti bersama", now=NOW)
     with read_session(org.engine) as session:
-        assert kept.history_if_kept(session) is None
+        assert kept.history_if_kept(session) is None  # the holiday: a full read
     assert len(reads) == 2

@@ -81,19 +81,24 @@ class HistoryCache:
     """One database's history, refreshed on demand; safe to share between threads."""
 
     def __init__(self, *, url: str, directory: Path | None = None,
-                 write_behind: bool = False, store_delay: float = 0.0) -> None:
+                 write_behind: bool = False, store_delay: float = 0.0,
+                 room_at_read: bool = False) -> None:
         """`write_behind`: store the disk copy on a thread of its own, so the page that
         spliced in a write does not wait for it (the app); a command stores before it ends.
         `store_delay`: how long a new history waits on that thread before it is stored, so
         that a burst of writes is stored once, after the burst, and not one whole copy per
         write while the next pages load. A copy on disk that lags is still right: the next
-        process splices in the events after its stamp."""
+        process splices in the events after its stamp.
+        `room_at_read`: move the ended visits into a room (_Room) when the history is read in
+        full or loaded, so that even the first write appends in place (the app, which loads
+        on a thread of its own at start); a command that reads once spares itself the copy."""
         self.url = url
         self.directory = directory
         self._lock = threading.Lock()
         self._history: History | None = None
         self._stamp: Stamp | None = None
         self._room: _Room | None = None  # the arrays behind _history.ended, when it has room
+        self._room_at_read = room_at_read
         self._write_behind = write_behind
         self._store_delay = store_delay
         self._pending_lock = threading.Lock()
@@ -107,9 +112,13 @@ class HistoryCache:
         with self._lock:
             if self._history is None and self.directory is not None:
                 self._history, self._stamp = _load(self.directory, session)
+                if self._history is not None and self._room_at_read:
+                    self._history, self._room = _with_room(self._history)
             if self._history is None or not self._spliceable(stamp):
-                self._history, self._stamp = read_history(session), stamp
-                self._room = None
+                self._history, self._room = read_history(session), None
+                if self._room_at_read:
+                    self._history, self._room = _with_room(self._history)
+                self._stamp = stamp
                 self._save()
             else:
                 self._catch_up(session, stamp)
@@ -264,6 +273,14 @@ def _spliced_ended(ended: pd.DataFrame, fresh: pd.DataFrame, *, changed: np.ndar
             return room.frame, room
         return grown, room
     return by_end(_joined(ended[~mine], fresh)), None
+
+
+def _with_room(history: History) -> tuple[History, _Room]:
+    """The history with its ended visits moved into a room (HistoryCache's room_at_read):
+    the copy is made when the history is read or loaded, not by the first write after it
+    (a second at ten million events)."""
+    room = _Room.holding(history.ended)
+    return replace(history, ended=room.frame), room
 
 
 class _Room:

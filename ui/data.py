@@ -43,7 +43,7 @@ STORE_DELAY_SECONDS = 30.0
 @st.cache_resource(show_spinner=False)
 def _cache(url: str) -> HistoryCache:
     return HistoryCache(url=url, directory=cache_directory(url), write_behind=True,
-                        store_delay=STORE_DELAY_SECONDS)
+                        store_delay=STORE_DELAY_SECONDS, room_at_read=True)
 
 
 @st.cache_resource(show_spinner=False)

@@ -85,7 +85,9 @@ def test_the_kept_history_equals_a_full_read_after_every_kind_of_write(
         org: Organisation, tmp_path: Path, write_behind: bool) -> None:
     rng = random.Random(2026)
     url = str(org.engine.url)
-    kept = HistoryCache(url=url, directory=tmp_path / "cache", write_behind=write_behind)
+    # write-behind: as the app keeps it, with the room made at each full read
+    kept = HistoryCache(url=url, directory=tmp_path / "cache", write_behind=write_behind,
+                        room_at_read=write_behind)
     done: list[str] = []
     at = wib(2026, 3, 2, 8)
     for round_ in range(40):
@@ -284,9 +286,11 @@ def test_the_app_stores_a_burst_of_writes_once_after_the_burst(
         same_history(HistoryCache(url=url, directory=tmp_path / "cache").history(session), full)
 
 
-@pytest.mark.parametrize("room_rows", [4096, 1], ids=["room-to-spare", "room-outgrown"])
+@pytest.mark.parametrize(("room_rows", "room_at_read"), [(4096, True), (4096, False), (1, True)],
+                         ids=["room-to-spare", "room-at-first-write", "room-outgrown"])
 def test_steps_recorded_live_are_appended_in_place_and_earlier_histories_stay_as_read(
-        org: Organisation, room_rows: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        org: Organisation, room_rows: int, room_at_read: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """A visit ended live is written after the kept ones, in the arrays they are kept in
     (history_cache._Room): the next history shares them instead of copying every visit. A
     page still reading an earlier history reads what it read, and the spliced history
@@ -295,9 +299,14 @@ def test_steps_recorded_live_are_appended_in_place_and_earlier_histories_stay_as
 
     monkeypatch.setattr(module, "ROOM_ROWS", room_rows)
     cases = [start(org, title=f"Kasus {n}").case_id for n in range(3)]
-    kept = HistoryCache(url=str(org.engine.url), directory=None)
+    early = start(org, title="Kasus awal").case_id
+    with write_session(org.engine) as session:  # one visit ended before the history is read
+        wf.record_step(session, actor=SYSTEM, case_id=early,
+                       kind="complete", seq=1, at=wib(2026, 3, 2, 8, 30),
+                       performer=Performer.UNKNOWN, now=NOW)
+    kept = HistoryCache(url=str(org.engine.url), directory=None, room_at_read=room_at_read)
     with read_session(org.engine) as session:
-        kept.history(session)
+        first = kept.history(session)
     seen: list[tuple[History, pd.DataFrame]] = []  # each history, and a copy of its visits
     for hour, case_id in zip(range(9, 15), cases * 2, strict=True):
         seq = 1 if hour < 12 else 2
@@ -310,12 +319,15 @@ def test_steps_recorded_live_are_appended_in_place_and_earlier_histories_stay_as
         seen.append((history, history.ended.copy(deep=True)))
     for history, as_read in seen:
         pd.testing.assert_frame_equal(history.ended, as_read)
-    assert [len(history.ended) for history, _ in seen] == [1, 2, 3, 4, 5, 6]
+    assert [len(history.ended) for history, _ in seen] == [2, 3, 4, 5, 6, 7]
 
     def same_arrays(one: History, other: History) -> bool:
         return np.shares_memory(one.ended["ended_ns"].to_numpy(),
                                 other.ended["ended_ns"].to_numpy())
 
+    # With room_at_read (the app), the room is made when the history is read in full and the
+    # first write appends to it; without, the first write makes it.
+    assert same_arrays(first, seen[0][0]) is room_at_read
     shared = [same_arrays(earlier, later)
               for (earlier, _), (later, _) in itertools.pairwise(seen)]
     # With room to spare, every append shares the arrays; with a row of room, every other

@@ -368,12 +368,17 @@ def read_history(session: Session, *, calendar: WorkingCalendar | None = None,
             units_of = units_of.where(Visit.ended_at.is_(None))
         if visits_of is not None:
             units_of = units_of.where(visits_of)
-    instants = [ended["ended_ns"].to_numpy(), running["available_ns"].to_numpy(),
-                cases["started_ns"].to_numpy()]
-    last = max((int(values.max()) for values in instants if len(values)), default=NAT)
     return History(ended=ended, running=running, cases=cases,
                    units=_unit_frame(session, visit_ids=units_of),
-                   catalog=read_catalog(session), calendar=calendar, last_ns=last)
+                   catalog=read_catalog(session), calendar=calendar,
+                   last_ns=_last_ns(ended, running, cases))
+
+
+def _last_ns(ended: pd.DataFrame, running: pd.DataFrame, cases: pd.DataFrame) -> int:
+    """History.last_ns of these frames: the latest end, opening or start (NAT: none)."""
+    instants = [ended["ended_ns"].to_numpy(), running["available_ns"].to_numpy(),
+                cases["started_ns"].to_numpy()]
+    return max((int(values.max()) for values in instants if len(values)), default=NAT)
 
 
 def running_part(history: History) -> History:
@@ -383,10 +388,9 @@ def running_part(history: History) -> History:
     cases = history.cases[history.cases["status_code"].to_numpy()
                           == CASE_STATUSES.index("active")]
     units = history.units[history.units["visit_id"].isin(running["visit_id"]).to_numpy()]
-    instants = [running["available_ns"].to_numpy(), cases["started_ns"].to_numpy()]
-    last = max((int(values.max()) for values in instants if len(values)), default=NAT)
-    return replace(history, ended=history.ended.iloc[:0], cases=cases, units=units,
-                   last_ns=last)
+    ended = history.ended.iloc[:0]
+    return replace(history, ended=ended, cases=cases, units=units,
+                   last_ns=_last_ns(ended, running, cases))
 
 
 # --- the state at an instant -------------------------------------------------------------------

@@ -41,6 +41,22 @@ def same_history(kept: History, full: History) -> None:
     assert kept.last_ns == full.last_ns
 
 
+def partial_reads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every read_history of the kept history from now on, as its `cases_where` (None: a
+    full read)."""
+    import services.history_cache as module
+
+    reads: list[object] = []
+    real = module.read_history
+
+    def counting(session, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(kwargs.get("cases_where"))
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(module, "read_history", counting)
+    return reads
+
+
 def _step(org: Organisation, rng: random.Random, at) -> str:  # type: ignore[no-untyped-def]
     """One random write: advance, return, cancel or correct an open case; or start one."""
     with read_session(org.engine) as session:
@@ -116,21 +132,12 @@ def test_the_kept_history_equals_a_full_read_after_every_kind_of_write(
 
 def test_only_the_cases_that_changed_are_read_again(org: Organisation, tmp_path: Path,
                                                     monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import services.history_cache as module
-
     first = start(org).case_id
     start(org, title="Kasus kedua")
     kept = HistoryCache(url=str(org.engine.url), directory=None)
     with read_session(org.engine) as session:
         kept.history(session)
-    reads: list[object] = []
-    real = module.read_history
-
-    def counting(session, **kwargs):  # type: ignore[no-untyped-def]
-        reads.append(kwargs.get("cases_where"))
-        return real(session, **kwargs)
-
-    monkeypatch.setattr(module, "read_history", counting)
+    reads = partial_reads(monkeypatch)
     with write_session(org.engine) as session:
         wf.record_step(session, actor=SYSTEM, case_id=first, kind="complete", seq=1,
                        at=wib(2026, 3, 2, 9), performer=Performer.UNKNOWN, now=NOW)
@@ -376,14 +383,7 @@ def test_the_history_if_kept_splices_new_events_but_never_reads_everything(
 
     case_id = start(org).case_id
     kept = HistoryCache(url=str(org.engine.url), directory=None)
-    reads: list[object] = []
-    real = module.read_history
-
-    def counting(session, **kwargs):  # type: ignore[no-untyped-def]
-        reads.append(kwargs.get("cases_where"))
-        return real(session, **kwargs)
-
-    monkeypatch.setattr(module, "read_history", counting)
+    reads = partial_reads(monkeypatch)
     with read_session(org.engine) as session:
         assert kept.history_if_kept(session) is None and reads == []
         kept.history(session)
@@ -393,7 +393,7 @@ def test_the_history_if_kept_splices_new_events_but_never_reads_everything(
     with read_session(org.engine) as session:
         spliced = kept.history_if_kept(session)
         assert spliced is not None and len(reads) == 2 and reads[1] is not None
-        same_history(spliced, real(session))
+        same_history(spliced, read_history(session))  # the real one, not counted
         assert kept.history(session) is spliced  # the dashboards find it current
         with kept._lock:  # noqa: SLF001  (a dashboard's run splicing or reading meanwhile)
             assert kept.history_if_kept(session) is None

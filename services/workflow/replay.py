@@ -11,16 +11,18 @@ cases still running, not by the size of the log.
 from __future__ import annotations
 
 import gc
+import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import JSON, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -97,6 +99,10 @@ class ReplayResult:
     events: int
 
 
+# The names an event gives people who have no account here: (performer, recorder).
+NamesKey = tuple[str | None, str | None]
+
+
 @dataclass
 class _CaseBuild:
     ref: str
@@ -114,36 +120,46 @@ class _CaseBuild:
 
 
 class _Lookups:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, session: Session, *, session_lock: threading.Lock) -> None:
+        self.session, self._session_lock = session, session_lock
         self.roles = {name: id_ for id_, name in session.execute(select(Role.id, Role.name))}
         self.units: dict[str, int] = {}
         for id_, code, name in session.execute(select(Unit.id, Unit.code, Unit.name)):
             self.units[code] = id_
             self.units[name] = id_
-        self.users = {user.username: person_of(actor_from_user(user))
-                      for user in session.scalars(select(User))}
+        # The accounts by username; a name with no account joins them as a bare Person the
+        # first time the log names it, so each name is one Person however often it recurs.
+        self.people: dict[str, Person] = {user.username: person_of(actor_from_user(user))
+                                          for user in session.scalars(select(User))}
         self.multi_unit_ids = multi_unit_ids(session)
+        self.unknown_names: dict[NamesKey, dict[str, Any]] = {}
         self._plans: dict[tuple[str, int | None], SopPlan] = {}
 
     def plan(self, code: str, version: int | None) -> SopPlan:
         key = (code, version)
         if key not in self._plans:
-            query = select(SopVersion.id).join(Sop).where(Sop.code == code)
-            query = (query.where(SopVersion.version == version) if version is not None
-                     else query.order_by(SopVersion.version.desc()).limit(1))
-            version_id = self.session.scalar(query)
-            if version_id is None:
-                which = f"versi {version} " if version is not None else ""
-                raise InvalidInput(f"SOP '{code}' {which}tidak ada di katalog.")
-            self._plans[key] = load_plan(self.session, version_id=version_id)
+            with self._session_lock:  # the writer's thread may be storing a batch
+                self._plans[key] = self._load_plan(code, version)
         return self._plans[key]
+
+    def _load_plan(self, code: str, version: int | None) -> SopPlan:
+        query = select(SopVersion.id).join(Sop).where(Sop.code == code)
+        query = (query.where(SopVersion.version == version) if version is not None
+                 else query.order_by(SopVersion.version.desc()).limit(1))
+        version_id = self.session.scalar(query)
+        if version_id is None:
+            which = f"versi {version} " if version is not None else ""
+            raise InvalidInput(f"SOP '{code}' {which}tidak ada di katalog.")
+        return load_plan(self.session, version_id=version_id)
 
     def person(self, name: str | None) -> Person | None:
         """The account of that name, or the bare name when the database has none."""
         if not name:
             return None
-        return self.users.get(name) or Person(name=name, user_id=None)
+        person = self.people.get(name)
+        if person is None:
+            person = self.people[name] = Person(name=name, user_id=None)
+        return person
 
     def unit(self, name: str | None) -> int | None:
         if not name:
@@ -202,15 +218,69 @@ def replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: d
                        named_units=named_units or {}, progress=progress)
 
 
+class _BatchWriter:
+    """Stores the batches of finished cases on a thread of its own while the replay reads on.
+    The databases do most of a write (constraints, indexes, pages) without holding Python's
+    lock, so on a second core the rules of the next batch run meanwhile. One batch at a time,
+    in the log's order: `submit` first waits for the batch before it and raises its error.
+    The session is used by one thread at a time (`session_lock`)."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.session, self.now = session, now
+        self.session_lock = threading.Lock()
+        self.stored_cases = 0
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pantau-replay")
+        self._pending: Future[int] | None = None
+
+    def submit(self, builds: list[_CaseBuild]) -> None:
+        self.wait()
+        self._pending = self._thread.submit(self._flush, builds)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.stored_cases += pending.result()
+
+    def close(self) -> None:
+        """Wait for the last batch (never leave the thread using a session that the caller is
+        about to roll back), then end the thread."""
+        try:
+            if self._pending is not None:
+                self._pending.exception()
+        finally:
+            self._thread.shutdown(wait=True)
+
+    def _flush(self, builds: list[_CaseBuild]) -> int:
+        with self.session_lock:
+            return _flush(self.session, builds, self.now)
+
+
 def _replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: datetime,
             named_units: Mapping[str, int],
             progress: Callable[[int], None] | None) -> ReplayResult:
     _create_named_units(session, named_units, actor=actor, now=now)
-    lookups = _Lookups(session)
+    writer = _BatchWriter(session, now)
+    try:
+        count = _replay_into(writer, events=events, now=now, progress=progress,
+                             lookups=_Lookups(session, session_lock=writer.session_lock))
+    except BaseException:
+        # The batch being stored comes from earlier lines: its error is the one a replay
+        # storing each batch before reading on would have raised, so it is raised first.
+        writer.wait()
+        raise
+    finally:
+        writer.close()
+    return ReplayResult(cases=writer.stored_cases, events=count)
+
+
+def _replay_into(writer: _BatchWriter, *, events: Iterable[LogEvent], now: datetime,
+                 lookups: _Lookups, progress: Callable[[int], None] | None) -> int:
+    """Every event through the rules, the finished cases handed to `writer` in batches;
+    returns the number of events."""
     cases: dict[str, _CaseBuild] = {}
     finished: dict[str, str] = {}  # ref -> status, for the cases already written
     ready: list[_CaseBuild] = []
-    stored_cases = count = ready_events = 0
+    count = ready_events = 0
     for event in events:
         try:
             if event.case_ref in finished:
@@ -232,12 +302,13 @@ def _replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: 
             # was quadratic in the cases per batch (about a tenth of a 1M-event import).
             ready_events += len(build.events)
             if ready_events >= FLUSH_EVENTS:
-                stored_cases += _flush(session, ready, now)
-                ready_events = 0
+                writer.submit(ready)
+                ready, ready_events = [], 0
         if progress is not None and count % 10_000 == 0:
             progress(count)
-    stored_cases += _flush(session, [*ready, *cases.values()], now)
-    return ReplayResult(cases=stored_cases, events=count)
+    writer.submit([*ready, *cases.values()])
+    writer.wait()
+    return count
 
 
 def _flush(session: Session, builds: list[_CaseBuild], now: datetime) -> int:
@@ -317,7 +388,7 @@ def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now
                            created_by=starter.user_id if starter is not None else None,
                            schedule=dict(started.schedule))
         cases[event.case_ref] = build
-        _collect(build, facts, event, role_id)
+        _collect(build, facts, event, role_id, lookups)
         return
     if event.case_ref not in cases:
         raise InvalidInput(f"kasus '{event.case_ref}' belum dimulai: baris 'start'-nya harus "
@@ -330,7 +401,7 @@ def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now
         role_id = _role_id(event.performer_role, lookups)
         facts = build.state.cancel(at=event.at, now=now, reason=event.note,
                                    by=recorder or performer)
-        _collect(build, facts, event, role_id)
+        _collect(build, facts, event, role_id, lookups)
         return
     kind = next((known for known in STEP_KINDS if known == event.kind), None)
     if kind is None:
@@ -345,23 +416,33 @@ def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now
         kind=kind, seq=event.seq, at=event.at, now=now,
         recorder=recorder, performer=performer or Performer.UNKNOWN,
         unit_id=lookups.unit(event.unit), note=event.note)
-    _collect(build, facts, event, step.role_id)
+    _collect(build, facts, event, step.role_id, lookups)
 
 
 def _user_id(person: Person | None) -> int | None:
     return person.user_id if person is not None else None
 
 
-def _unknown_names(fact: EventFact) -> dict[str, Any] | None:
+def _bare_name(person: Person | None) -> str | None:
+    return person.name if person is not None and person.user_id is None else None
+
+
+def _unknown_names(fact: EventFact, shared: dict[NamesKey, dict[str, Any]]) -> dict[str, Any] | None:
     """Names the database has no account for, kept as the log wrote them (history imported
-    into a new database names people who have no account yet)."""
-    names = {key: person.name for key, person in (("performer", fact.performer),
-                                                  ("recorded_by", fact.recorder))
-             if person is not None and person.user_id is None}
-    return {"names": names} if names else None
+    into a new database names people who have no account yet). One value per pair of names,
+    `shared` by the events naming it, so the value is turned into JSON once (`_converter`)."""
+    key = (_bare_name(fact.performer), _bare_name(fact.recorder))
+    if key == (None, None):
+        return None
+    if key not in shared:
+        shared[key] = {"names": {column: name for column, name
+                                 in zip(("performer", "recorded_by"), key, strict=True)
+                                 if name is not None}}
+    return shared[key]
 
 
-def _collect(build: _CaseBuild, facts: list[Fact], event: LogEvent, role_id: int | None) -> None:
+def _collect(build: _CaseBuild, facts: list[Fact], event: LogEvent, role_id: int | None,
+             lookups: _Lookups) -> None:
     """Turn facts into rows (kept in memory until the case is written)."""
     for fact in facts:
         if isinstance(fact, EventFact):
@@ -371,7 +452,7 @@ def _collect(build: _CaseBuild, facts: list[Fact], event: LogEvent, role_id: int
                 "occurred_at": fact.at, "performer_role_id": role_id,
                 "performer_user_id": _user_id(fact.performer),
                 "recorded_by_user_id": _user_id(fact.recorder),
-                "note": fact.note, "details": _unknown_names(fact),
+                "note": fact.note, "details": _unknown_names(fact, lookups.unknown_names),
             })
         elif isinstance(fact, VisitOpened):
             build.visits[fact.ref] = {
@@ -416,10 +497,11 @@ def reserve_ids(session: Session, table: type[Case | Visit | Event], count: int)
 
 def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]],
             instants: dict[datetime, Any]) -> None:
-    """One executemany of the statement Core compiles (on PostgreSQL one COPY, `_copy`), each
-    value converted by its column's own type for this database: what Core does row by row, whose per-row parameter handling
-    was a quarter of a 1M-event import. Every row has the keys of the first; keys starting
-    with "_" are the replay's own bookkeeping, not columns."""
+    """One statement for all the rows (SQLite: `_insert_from_json`; PostgreSQL: one COPY,
+    `_copy`), each value converted by its column's own type for this database: what Core
+    does row by row, whose per-row parameter handling was a quarter of a 1M-event import.
+    Every row has the keys of the first; keys starting with "_" are the replay's own
+    bookkeeping, not columns."""
     if not rows:
         return
     connection = session.connection()
@@ -429,21 +511,33 @@ def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]],
     missing = [c.key for c in columns if c.default is not None and c.key not in keys]
     if missing:  # Core would fill Python-side defaults in; this path does not
         raise ValueError(f"{table.__tablename__}: no value for {', '.join(missing)}")
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup or []) if compiled.positional else keys
-    converting = [(index, convert) for index, key in enumerate(order)
+    converting = [(index, convert) for index, key in enumerate(keys)
                   if (convert := _converter(columns[key].type, dialect, instants)) is not None]
-    take = itemgetter(*order) if len(order) > 1 else (lambda row: (row[order[0]],))
+    take = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
     values = [list(take(row)) for row in rows]
     for row in values:  # only the columns whose type converts (instants, JSON)
         for index, convert in converting:
             row[index] = convert(row[index])
+    names = [columns[key].name for key in keys]
     if dialect.name == "postgresql":
-        _copy(connection, table.__tablename__, [columns[key].name for key in order], values)
-        return
-    params: list[Any] = ([tuple(row) for row in values] if compiled.positional
-                         else [dict(zip(order, row, strict=True)) for row in values])
-    connection.exec_driver_sql(compiled.string, params)
+        _copy(connection, table.__tablename__, names, values)
+    else:
+        _insert_from_json(connection, table.__tablename__, names, values)
+
+
+def _insert_from_json(connection: Connection, table: str, columns: list[str],
+                      rows: list[list[Any]]) -> None:
+    """SQLite: the rows as one JSON array that SQLite takes apart itself (json_each), in one
+    statement. An executemany binds row by row and takes Python's lock back after each row;
+    beside the replay's thread (`_BatchWriter`) it waited up to 5 ms for it every time
+    (300,000 events: 1.8 s alone, 5.8 s beside a busy thread). One statement runs in SQLite
+    without the lock (2.6 s beside it, the other thread at full speed). Values are those of
+    the columns' own conversion (text, numbers, NULL): JSON carries each as it is."""
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    picks = ", ".join(f"json_extract(value, '$[{index}]')" for index in range(len(columns)))
+    document = json.dumps(rows, ensure_ascii=False, allow_nan=False, check_circular=False)
+    connection.exec_driver_sql(f'INSERT INTO "{table}" ({quoted}) SELECT {picks} '
+                               "FROM json_each(?) ORDER BY key", (document,))
 
 
 def _copy(connection: Connection, table: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -464,9 +558,23 @@ def _converter(column_type: Any, dialect: Any,
                instants: dict[datetime, Any]) -> Callable[[Any], Any] | None:
     """The column type's own conversion of a value for `dialect`. An instant's is remembered
     in `instants`, shared by the tables of a batch: a visit's times are its events' times,
-    and every event has the same recorded_at."""
+    and every event has the same recorded_at. A JSON value's is remembered by identity for
+    the statement: the rows share one value per distinct content (`_unknown_names`)."""
     convert = column_type.dialect_impl(dialect).bind_processor(dialect)
-    if convert is None or not isinstance(column_type, UTCDateTime):
+    if convert is None:
+        return None
+    if isinstance(column_type, JSON):
+        # Each entry keeps its value alive, so no other value can take its id meanwhile.
+        by_identity: dict[int, tuple[Any, Any]] = {}
+
+        def remembered_json(value: Any) -> Any:
+            entry = by_identity.get(id(value))
+            if entry is None:
+                entry = by_identity[id(value)] = (value, convert(value))
+            return entry[1]
+
+        return remembered_json
+    if not isinstance(column_type, UTCDateTime):
         return convert
 
     def remembered(value: Any) -> Any:

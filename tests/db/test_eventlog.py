@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import threading
+import time
 import xml.etree.ElementTree as ET
 from collections import Counter
 
@@ -24,6 +26,7 @@ from services.eventlog import (
     export_event_csv,
     export_xes,
     import_event_csv,
+    parse_event_csv,
 )
 from services.metrics import compute_metrics, metrics_json
 from services.workflow.replay import replay
@@ -158,12 +161,20 @@ def test_line_numbers_are_spreadsheet_rows(org: Organisation) -> None:
 
 
 def test_people_without_an_account_are_kept_as_the_log_names_them(org: Organisation) -> None:
-    rows = [GOOD[0], "K1,penyusunan-lkj,,1,complete,2026-03-02 09:00,Sekretaris,,bu.ani,pak.budi,"]
+    rows = [GOOD[0], "K1,penyusunan-lkj,,1,complete,2026-03-02 09:00,Sekretaris,,bu.ani,pak.budi,",
+            "K1,penyusunan-lkj,,2,complete,2026-03-02 10:00,Fungsional,,pak.budi,bu.ani,",
+            "K1,penyusunan-lkj,,3,complete,2026-03-02 11:00,Fungsional,,fungsional,bu.ani,"]
     import_csv(org, csv_bytes(*rows))
     with read_session(org.engine) as session:
-        event = session.scalar(select(Event).where(Event.event_no == 2))
-    assert (event.performer_user_id, event.recorded_by_user_id) == (None, None)
-    assert event.details == {"names": {"performer": "bu.ani", "recorded_by": "pak.budi"}}
+        events = list(session.scalars(select(Event).where(Event.event_no > 1)
+                                      .order_by(Event.event_no)))
+    assert (events[0].performer_user_id, events[0].recorded_by_user_id) == (None, None)
+    # each pair of names as its own event gave it, though one JSON text serves each pair
+    assert [event.details for event in events] == [
+        {"names": {"performer": "bu.ani", "recorded_by": "pak.budi"}},
+        {"names": {"performer": "pak.budi", "recorded_by": "bu.ani"}},
+        {"names": {"recorded_by": "bu.ani"}}]
+    assert events[2].performer_user_id == org.actor("fungsional").user_id is not None
     assert _export(org).splitlines()[3].endswith(",Sekretaris,,bu.ani,pak.budi,")
 
 
@@ -306,10 +317,109 @@ def test_a_bad_line_after_batches_were_flushed_still_leaves_nothing(
     assert (result.cases, result.events) == (3, 6)
 
 
+def _cancelled_cases(*refs: str) -> list[str]:
+    rows = []
+    for ref in refs:
+        rows += [f"{ref},e-kinerja,,,start,2026-03-02 08:00,,,,,Kasus {ref}",
+                 f"{ref},e-kinerja,,,cancel,2026-03-02 09:00,,,,,Dibatalkan"]
+    return rows
+
+
+def _reading(data: bytes, line_read: threading.Event, line: int):
+    """The events of `data`, `line_read` set once the replay has taken `line`."""
+    for event in parse_event_csv(data):
+        if event.line == line:
+            line_read.set()
+        yield event
+
+
+def test_a_batch_is_stored_while_the_replay_reads_on(org: Organisation, monkeypatch) -> None:
+    """The first batch (case C0, lines 2-3) is stored on the writer's thread: its store can
+    still be running when the replay reads line 4. Stored before reading on, it never is."""
+    import services.workflow.replay as replay_module
+
+    monkeypatch.setattr(replay_module, "FLUSH_EVENTS", 2)
+    line_read, seen_while_storing = threading.Event(), []
+    store = replay_module._store
+
+    def store_waiting_for_line_4(session, builds, now) -> None:
+        if not seen_while_storing:
+            seen_while_storing.append(line_read.wait(timeout=30))
+        store(session, builds, now)
+
+    monkeypatch.setattr(replay_module, "_store", store_waiting_for_line_4)
+    data = csv_bytes(*_cancelled_cases("C0", "C1"))
+    with write_session(org.engine) as session:
+        result = replay(session, events=_reading(data, line_read, 4), actor=SYSTEM, now=NOW)
+    assert seen_while_storing == [True]
+    assert (result.cases, result.events) == (2, 4) and event_count(org) == 4
+
+
+def test_the_error_of_a_batch_being_stored_comes_before_a_later_lines_error(
+        org: Organisation, monkeypatch) -> None:
+    """Case X is already stored, so the first batch (lines 2-3) is refused; line 4 is bad too.
+    The replay reads line 4 before that batch's check ends, and still reports line 2, as
+    storing each batch before reading on did."""
+    import services.workflow.replay as replay_module
+
+    import_csv(org, csv_bytes(*_cancelled_cases("X")))
+    monkeypatch.setattr(replay_module, "FLUSH_EVENTS", 2)
+    line_read, existing_refs = threading.Event(), replay_module._existing_refs
+
+    def existing_refs_after_line_4(session, refs):
+        assert line_read.wait(timeout=30)
+        return existing_refs(session, refs)
+
+    monkeypatch.setattr(replay_module, "_existing_refs", existing_refs_after_line_4)
+    data = csv_bytes(*_cancelled_cases("X"), "Y,e-kinerja,,1,complete,2026-03-02 10:00,,,,,")
+    with pytest.raises(LogRejected, match="^Baris 2: kasus 'X' sudah ada di basis data"), \
+            write_session(org.engine) as session:
+        replay(session, events=_reading(data, line_read, 4), actor=SYSTEM, now=NOW)
+    assert event_count(org) == 2
+
+
+def test_a_plan_is_never_loaded_while_a_batch_is_being_stored(
+        org: Organisation, monkeypatch) -> None:
+    """The session is one thread's at a time: line 4 starts a case of an SOP not read yet
+    while the first batch is being stored, and its plan is read after that store ends."""
+    import services.workflow.replay as replay_module
+
+    monkeypatch.setattr(replay_module, "FLUSH_EVENTS", 2)
+    storing, line_read, loaded_while_storing = threading.Event(), threading.Event(), []
+    flush, load_plan = replay_module._flush, replay_module.load_plan
+
+    def slow_flush(session, builds, now) -> int:
+        storing.set()
+        line_read.wait(timeout=30)
+        time.sleep(0.3)  # time for a plan read to overlap, were it not held back
+        stored = flush(session, builds, now)
+        storing.clear()
+        return stored
+
+    def watched_load_plan(session, *, version_id):
+        loaded_while_storing.append(storing.is_set())
+        return load_plan(session, version_id=version_id)
+
+    def events():
+        for event in parse_event_csv(csv_bytes(*_cancelled_cases("C0"), *GOOD)):
+            if event.line == 4:  # the first batch is being stored by now
+                assert storing.wait(timeout=30)
+                line_read.set()
+            yield event
+
+    monkeypatch.setattr(replay_module, "_flush", slow_flush)
+    monkeypatch.setattr(replay_module, "load_plan", watched_load_plan)
+    with write_session(org.engine) as session:
+        result = replay(session, events=events(), actor=SYSTEM, now=NOW)
+    assert loaded_while_storing == [False, False]  # e-kinerja at line 2, penyusunan-lkj at 4
+    assert result.events == 5 and event_count(org) == 5
+
+
 def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, request) -> None:
-    """The import writes rows by one executemany of values converted by the columns' own
-    types (services.workflow.replay._insert), not row by row through Core: the stored text of
-    every column is the same, instants in any offset, JSON and None included."""
+    """The import writes rows by one statement of values converted by the columns' own
+    types (services.workflow.replay._insert: on SQLite one JSON document, on PostgreSQL a
+    COPY), not row by row through Core: the stored text of every column is the same, instants
+    in any offset, JSON, None and text that JSON escapes included."""
     from datetime import timedelta, timezone
 
     from sqlalchemy import insert, text
@@ -334,7 +444,9 @@ def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, requ
                "recorded_at": NOW, "performer_role_id": None, "performer_user_id": None,
                "recorded_by_user_id": None, "note": note, "details": details}
               for no, note, details in ((1, None, None), (2, "catatan\nbaris 2", {"names": {
-                  "performer": "Bu Ani"}}))]
+                  "performer": "Bu Ani"}}), (3, 'garis \\ miring, "kutip"\ttab \U0001F600'
+                                                '\u2028akhir \u00e9\r\n', {"names": {
+                      "performer": "Bu Ani «Ü»", "recorded_by": 'Pak "B" \\'}}))]
     with write_session(org.engine) as session:
         session.connection().execute(insert(Case), [case])
         session.connection().execute(insert(Event), events)
@@ -355,7 +467,7 @@ def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, requ
 
     for table in ("sop_case", "event"):
         assert stored(other, table) == stored(org.engine, table)
-    assert len(stored(other, "event")) == 2
+    assert len(stored(other, "event")) == 3
     with write_session(other) as session, pytest.raises(ValueError, match="status"):
         _insert(session, Case, [{k: v for k, v in case.items() if k != "status"}], {})
     other.dispose()

@@ -270,16 +270,30 @@ def _row(row: list[str], line: int, position: dict[str, int]) -> LogEvent:
     )
 
 
-def named_units(data: bytes) -> dict[str, int]:
-    """The units a CSV log names, each with the first row naming it (a light first pass that
-    also reads the whole file strictly before anything is stored)."""
+@dataclass(frozen=True)
+class NamedInLog:
+    """What a light first pass over a log finds (it also reads the whole file strictly before
+    anything is stored): the units it names, each with the first row naming it, and the SOP
+    versions its rows name, whose plans the replay reads before it starts."""
+
+    units: dict[str, int]
+    sops: set[tuple[str, int | None]]
+
+
+def named_in_log(data: bytes) -> NamedInLog:
     position, rows = _read_log(data)
-    index, units = position["unit"], {}
+    unit_at, code_at, version_at = position["unit"], position["sop_code"], position["sop_version"]
+    units: dict[str, int] = {}
+    named_sops: set[tuple[str, str]] = set()
     for line, row in rows:
-        name = row[index].strip()
+        name = row[unit_at].strip()
         if name and name not in units:
             units[name] = line
-    return units
+        named_sops.add((row[code_at].strip(), row[version_at].strip()))
+    # A version that is not a number is refused at its row by the replay's pass.
+    sops = {(code, int(version) if version else None) for code, version in named_sops
+            if not version or _NUMBER.fullmatch(version)}
+    return NamedInLog(units=units, sops=sops)
 
 
 def import_event_csv(session: Session, *, data: bytes, actor: Actor, now: datetime,
@@ -289,8 +303,9 @@ def import_event_csv(session: Session, *, data: bytes, actor: Actor, now: dateti
     first = next(events, None)
     if first is None:
         return replay(session, events=[], actor=actor, now=now)
+    named = named_in_log(data)
     return replay(session, events=itertools.chain([first], events), actor=actor, now=now,
-                  named_units=named_units(data), progress=progress)
+                  named_units=named.units, named_sops=named.sops, progress=progress)
 
 
 # --- export -----------------------------------------------------------------------------------

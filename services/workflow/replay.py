@@ -142,6 +142,15 @@ class _Lookups:
                 self._plans[key] = self._load_plan(code, version)
         return self._plans[key]
 
+    def read_plans(self, keys: Iterable[tuple[str, int | None]]) -> None:
+        """The plans of these (code, version) pairs, read now; one the catalog lacks is left
+        for the replay to refuse at the row naming it."""
+        for code, version in sorted(keys, key=lambda key: (key[0], key[1] or 0)):
+            try:
+                self.plan(code, version)
+            except InvalidInput:
+                continue
+
     def _load_plan(self, code: str, version: int | None) -> SopPlan:
         query = select(SopVersion.id).join(Sop).where(Sop.code == code)
         query = (query.where(SopVersion.version == version) if version is not None
@@ -207,15 +216,18 @@ cyclic_gc_paused = _CyclicGcPause()
 
 def replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: datetime,
            named_units: Mapping[str, int] | None = None,
+           named_sops: Iterable[tuple[str, int | None]] = (),
            progress: Callable[[int], None] | None = None) -> ReplayResult:
     """Check and store every event; raise LogRejected on the first bad line (the caller's
     transaction then rolls back everything stored so far). `named_units` are the units the
     log names, each with the first line naming it (they must exist before the first
-    multi-unit step opens)."""
+    multi-unit step opens); `named_sops` the (code, version) pairs it names, whose plans are
+    read first, so that reading on never waits for a batch being stored."""
     require_admin(actor)
     with cyclic_gc_paused():
         return _replay(session, events=events, actor=actor, now=now,
-                       named_units=named_units or {}, progress=progress)
+                       named_units=named_units or {}, named_sops=named_sops,
+                       progress=progress)
 
 
 class _BatchWriter:
@@ -256,13 +268,15 @@ class _BatchWriter:
 
 
 def _replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: datetime,
-            named_units: Mapping[str, int],
+            named_units: Mapping[str, int], named_sops: Iterable[tuple[str, int | None]],
             progress: Callable[[int], None] | None) -> ReplayResult:
     _create_named_units(session, named_units, actor=actor, now=now)
     writer = _BatchWriter(session, now)
     try:
+        lookups = _Lookups(session, session_lock=writer.session_lock)
+        lookups.read_plans(named_sops)
         count = _replay_into(writer, events=events, now=now, progress=progress,
-                             lookups=_Lookups(session, session_lock=writer.session_lock))
+                             lookups=lookups)
     except BaseException:
         # The batch being stored comes from earlier lines: its error is the one a replay
         # storing each batch before reading on would have raised, so it is raised first.

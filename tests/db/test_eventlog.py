@@ -415,6 +415,33 @@ def test_a_plan_is_never_loaded_while_a_batch_is_being_stored(
     assert result.events == 5 and event_count(org) == 5
 
 
+def test_the_plans_a_log_names_are_read_before_the_replay_reads_on(
+        org: Organisation, monkeypatch) -> None:
+    """So that reading on never waits for a batch being stored to read a plan: every plan the
+    log names is read once its first row is (the import checks that row before the first
+    pass), though penyusunan-lkj first appears at line 4 and e-kinerja version 1 at line 7."""
+    import services.eventlog as eventlog_module
+    import services.workflow.replay as replay_module
+
+    rows_read, rows_read_at_each_plan = [0], []
+    parse_row, load_plan = eventlog_module._row, replay_module.load_plan
+
+    def counted_row(row, line, position):
+        rows_read[0] += 1
+        return parse_row(row, line, position)
+
+    def watched_load_plan(session, *, version_id):
+        rows_read_at_each_plan.append(rows_read[0])
+        return load_plan(session, version_id=version_id)
+
+    monkeypatch.setattr(eventlog_module, "_row", counted_row)
+    monkeypatch.setattr(replay_module, "load_plan", watched_load_plan)
+    result = import_csv(org, csv_bytes(*_cancelled_cases("C0"), *GOOD,
+                                       "C9,e-kinerja,1,,start,2026-03-02 08:00,,,,,Versi 1"))
+    assert (result.cases, result.events, rows_read[0]) == (3, 6, 6)
+    assert rows_read_at_each_plan == [1, 1, 1]  # e-kinerja, penyusunan-lkj, e-kinerja 1
+
+
 def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, request) -> None:
     """The import writes rows by one statement of values converted by the columns' own
     types (services.workflow.replay._insert: on SQLite one JSON document, on PostgreSQL a

@@ -409,3 +409,52 @@ def test_the_history_if_kept_splices_new_events_but_never_reads_everything(
     with read_session(org.engine) as session:
         assert kept.history_if_kept(session) is None  # the holiday: a full read
     assert len(reads) == 2
+
+
+@pytest.mark.parametrize("room_at_read", [True, False], ids=["app", "command"])
+def test_the_history_on_disk_is_written_by_batches_and_read_a_column_at_a_time(
+        org: Organisation, tmp_path: Path, room_at_read: bool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk copy is turned into Arrow memory a batch of rows at a time, and a process
+    loads it a column at a time, each into its place (with room_at_read, the room itself):
+    never the whole history twice over. What comes back is a full read's history."""
+    import pyarrow as pa
+
+    import services.history_cache as module
+
+    monkeypatch.setattr(module, "STORE_BATCH_ROWS", 2)
+    cases = [start(org, title=f"Kasus {n}").case_id for n in range(3)]
+    for hour, case_id in zip(range(9, 15), cases * 2, strict=True):
+        with write_session(org.engine) as session:
+            wf.record_step(session, actor=SYSTEM, case_id=case_id, kind="complete",
+                           seq=1 if hour < 12 else 2, at=wib(2026, 3, 2, hour),
+                           performer=Performer.UNKNOWN, now=NOW)
+    with read_session(org.engine) as session:
+        HistoryCache(url=str(org.engine.url), directory=tmp_path).history(session)
+    folder = module._current(tmp_path)
+    assert folder is not None
+    assert pa.ipc.open_file(str(folder / "ended.feather")).num_record_batches == 3  # 6 rows
+
+    columns_read: list[list[str] | None] = []
+    read_table = module.feather.read_table
+
+    def one_read(path, columns=None, **kwargs):  # type: ignore[no-untyped-def]
+        columns_read.append(columns)
+        return read_table(path, columns=columns, **kwargs)
+
+    monkeypatch.setattr(module.feather, "read_table", one_read)
+    reads = partial_reads(monkeypatch)
+    loaded = HistoryCache(url=str(org.engine.url), directory=tmp_path, room_at_read=room_at_read)
+    with read_session(org.engine) as session:
+        history = loaded.history(session)
+        same_history(history, read_history(session))
+    assert reads == []  # loaded from the disk, not read from the database
+    assert columns_read and all(columns is not None and len(columns) == 1
+                                for columns in columns_read)
+    assert len(columns_read) == sum(len(getattr(history, name).columns)
+                                    for name in ("ended", "running", "cases", "units"))
+    room = loaded._room
+    assert (room is not None) is room_at_read
+    if room is not None:  # the frame is a view of the room, with space after its rows
+        assert np.shares_memory(history.ended["ended_ns"].to_numpy(), room.arrays["ended_ns"])
+        assert len(room.arrays["ended_ns"]) > len(history.ended) == 6

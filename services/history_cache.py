@@ -208,10 +208,14 @@ class HistoryCache:
                              self.directory, error)
 
 
+def cache_base() -> Path:
+    """The folder of every database's kept history."""
+    return Path(os.environ.get(CACHE_DIR_ENV) or REPO_ROOT / "data" / "cache")
+
+
 def cache_directory(url: str) -> Path:
     """Where the history of the database at `url` is kept on disk."""
-    base = Path(os.environ.get(CACHE_DIR_ENV) or REPO_ROOT / "data" / "cache")
-    return base / sha256(url.encode()).hexdigest()[:16]
+    return cache_base() / sha256(url.encode()).hexdigest()[:16]
 
 
 # --- splicing in the cases that changed -------------------------------------------------------

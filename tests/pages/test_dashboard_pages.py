@@ -142,10 +142,10 @@ def test_the_first_run_of_the_process_loads_the_history_init_left_on_disk(
     loads: list[str] = []
     real_load, real_read = module._load, module.read_history  # noqa: SLF001
 
-    def load(directory, session):  # type: ignore[no-untyped-def]
+    def load(directory, session, **kwargs):  # type: ignore[no-untyped-def]
         if directory == ours:  # not a load left running by an earlier test
             loads.append("disk")
-        return real_load(directory, session)
+        return real_load(directory, session, **kwargs)
 
     def read(session, **kwargs):  # type: ignore[no-untyped-def]
         if session.get_bind().url.render_as_string(hide_password=False) == demo_database:

@@ -305,11 +305,7 @@ def test_a_bad_line_after_batches_were_flushed_still_leaves_nothing(
     import services.workflow.replay as replay_module
 
     monkeypatch.setattr(replay_module, "FLUSH_EVENTS", 2)  # write after every finished case
-    rows = []
-    for number in range(3):
-        rows += [f"C{number},e-kinerja,,,start,2026-03-02 08:00,,,,,Kasus {number}",
-                 f"C{number},e-kinerja,,,cancel,2026-03-02 09:00,,,,,Dibatalkan"]
-    rows.append("C1,e-kinerja,,1,complete,2026-03-02 10:00,,,,,")
+    rows = [*_cancelled_cases("C0", "C1", "C2"), "C1,e-kinerja,,1,complete,2026-03-02 10:00,,,,,"]
     with pytest.raises(LogRejected, match="^Baris 8: kasus 'C1' sudah dibatalkan pada baris"):
         import_csv(org, csv_bytes(*rows))
     assert event_count(org) == 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.docx_builder import surat_keluar, write_sop_docx
 from tests.e2e.conftest import (
@@ -28,16 +29,32 @@ pytestmark = pytest.mark.browser
 
 def _edit_cell(page: Page, *, row: int, column: int, text: str) -> None:
     """Type into one cell of the data editor (a canvas): select the first cell, move with the
-    arrow keys, type, and press Enter, as a person does."""
-    click_grid_row(page, row=0, x=12)
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-    for _ in range(row):
-        page.keyboard.press("ArrowDown")
-    page.keyboard.press("Enter")  # opens the cell's editor
+    arrow keys, open the cell's editor with Enter, type, and press Enter, as a person does.
+    On a busy machine the grid may still be taking the page's last run when the keys arrive,
+    and they then reach no cell (CI saw the editor never open, and once an edit that never
+    reached the app): a person who sees no editor clicks again, and so does this, up to
+    three times; the typed text is checked in the editor, and the editor closed, before the
+    app's run is awaited."""
     editor = page.locator("textarea.gdg-input")
+    for _ in range(3):
+        wait_for_app_run(page)
+        click_grid_row(page, row=0, x=12)
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")
+        for _ in range(row):
+            page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")  # opens the cell's editor
+        try:
+            editor.wait_for(state="visible", timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    else:
+        raise AssertionError("the cell's editor did not open after three tries")
     editor.fill(text)
+    expect(editor).to_have_value(text)
     page.keyboard.press("Enter")
+    expect(editor).to_be_hidden()
     wait_for_app_run(page)
 
 

@@ -30,11 +30,14 @@ pytestmark = pytest.mark.browser
 def _edit_cell(page: Page, *, row: int, column: int, text: str) -> None:
     """Type into one cell of the data editor (a canvas): select the first cell, move with the
     arrow keys, open the cell's editor with Enter, type, and press Enter, as a person does.
-    On a busy machine the grid may still be taking the page's last run when the keys arrive,
-    and they then reach no cell (CI saw the editor never open, and once an edit that never
-    reached the app): a person who sees no editor clicks again, and so does this, up to
-    three times; the typed text is checked in the editor, and the editor closed, before the
-    app's run is awaited."""
+    The grid's accessible table (one `glide-cell-<column>-<row>` per cell) tells which cell
+    is selected and what it shows, as a person sees it. On a busy machine the grid may still
+    be taking the page's last run when the keys arrive: CI saw them reach no cell, and once
+    an edit that never reached the diagram. A person who sees the wrong cell selected, or no
+    editor, clicks again; so does this, up to three times. The cell must then show the text
+    before the app's run is awaited."""
+    cell = page.locator("[data-testid='stDataFrame']").first.get_by_test_id(
+        f"glide-cell-{column}-{row}")  # the grid click_grid_row clicks
     editor = page.locator("textarea.gdg-input")
     for _ in range(3):
         wait_for_app_run(page)
@@ -43,18 +46,20 @@ def _edit_cell(page: Page, *, row: int, column: int, text: str) -> None:
             page.keyboard.press("ArrowRight")
         for _ in range(row):
             page.keyboard.press("ArrowDown")
-        page.keyboard.press("Enter")  # opens the cell's editor
         try:
+            expect(cell).to_have_attribute("aria-selected", "true", timeout=10_000)
+            page.keyboard.press("Enter")  # opens the cell's editor
             editor.wait_for(state="visible", timeout=10_000)
             break
-        except PlaywrightTimeoutError:
+        except (AssertionError, PlaywrightTimeoutError):
             page.keyboard.press("Escape")
     else:
-        raise AssertionError("the cell's editor did not open after three tries")
+        raise AssertionError("the cell's editor did not open on that cell after three tries")
     editor.fill(text)
     expect(editor).to_have_value(text)
     page.keyboard.press("Enter")
     expect(editor).to_be_hidden()
+    expect(cell).to_have_text(text)
     wait_for_app_run(page)
 
 

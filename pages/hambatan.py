@@ -12,7 +12,6 @@ from services.access import require_heads
 from services.catalog.flowchart import process_map_dot
 from services.catalog.store import current_catalog
 from services.formatting import format_minutes, format_number
-from services.metrics import scope
 from services.organisation import list_units
 from ui import charts, drill
 from ui.data import period_state
@@ -36,8 +35,9 @@ chosen = filters(catalog, {u.code: u.name for u in units}, single_sop=True)
 assert chosen.sop_codes  # one SOP is always chosen here
 code = chosen.sop_codes[0]
 period = chosen.period
-state = scope(period_state(period, actor=actor), sop_codes=(code,),
-              unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
+state = dashboards.bottleneck_state(
+    period_state(period, actor=actor), code=code, period=period,
+    unit_id=next((u.id for u in units if u.code == chosen.unit_code), None))
 st.caption(f"{markdown_escape(catalog[code])} · {period.label} · {as_of_caption(state, period)} · "
            "waktu kerja WIB")
 if state.ended.empty and state.open.empty:

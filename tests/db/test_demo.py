@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -12,14 +13,16 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from db.engine import make_engine, read_session, write_session
-from db.models import Case, Event, User
+from db.models import Case, Event, Unit, User
+from services import dashboards
 from services.accounts import SYSTEM
 from services.bootstrap import initialise
 from services.calendar import WorkingCalendar, load_calendar_settings
 from services.demo import DEMO_PASSWORD, demo_info, load_demo
 from services.errors import InvalidInput, PermissionDenied
 from services.eventlog import export_event_csv
-from services.metrics import compute_metrics
+from services.metrics import compute_metrics, ended_since, ns, read_history, scope, snapshot
+from services.periods import month, quarter, year
 from tests.conftest import CATALOG_DIR
 from tests.db.test_metrics import assert_totals_per_sop_are_the_scoped_totals
 from tests.organisation import NOW, wib
@@ -121,3 +124,43 @@ def test_the_totals_of_each_sop_are_the_totals_of_its_scope_on_a_year_of_history
     assert_totals_per_sop_are_the_scoped_totals(
         demo, as_ofs=(wib(2026, 6, 15, 10, 0), UNTIL),
         periods=(None, (wib(2026, 1, 1), wib(2027, 1, 1)), (wib(2026, 6, 1), wib(2026, 7, 1))))
+
+
+def test_the_bottleneck_figures_read_only_their_window_and_equal_those_of_the_whole_history(
+        demo: Engine) -> None:
+    """The Hambatan narrows the ended visits to its window before the SOP (no copy of the
+    SOP's older visits); every figure it shows is the one the whole history gives."""
+    with read_session(demo) as session:
+        history = read_history(session)
+        unit_id = session.scalars(select(Unit.id).order_by(Unit.id)).first()
+    narrowed_somewhere = False
+    for as_of in (wib(2026, 6, 15, 10, 0), UNTIL):
+        state = snapshot(history, as_of=as_of)
+        for period in (month(date(2026, 6, 1)), quarter(date(2026, 4, 1)), year(2026)):
+            since = min(period.bounds()[0], period.chart_months()[0].bounds()[0])
+            window = ended_since(state, since)
+            assert (window.ended["ended_ns"] >= ns(since)).all()
+            assert len(window.ended) == (state.ended["ended_ns"] >= ns(since)).sum()
+            assert np.shares_memory(window.ended["ended_ns"].to_numpy(),
+                                    state.ended["ended_ns"].to_numpy())  # a slice, no copy
+            for code in sorted(state.catalog):
+                for unit in (None, unit_id):
+                    mine = dashboards.bottleneck_state(state, code=code, period=period,
+                                                       unit_id=unit)
+                    whole = scope(state, sop_codes=(code,), unit_id=unit)
+                    narrowed_somewhere |= len(mine.ended) < len(whole.ended)
+                    for figures in (dashboards.step_durations, dashboards.returns_pareto,
+                                    dashboards.bottlenecks):
+                        pd.testing.assert_frame_equal(figures(mine, code=code, period=period),
+                                                      figures(whole, code=code, period=period))
+                    for ours, theirs in zip(
+                            dashboards.transitions(mine, code=code, period=period),
+                            dashboards.transitions(whole, code=code, period=period), strict=True):
+                        pd.testing.assert_frame_equal(ours, theirs)
+                    months = period.chart_months()
+                    pd.testing.assert_frame_equal(
+                        dashboards.overrun_heatmap(mine, code=code, months=months),
+                        dashboards.overrun_heatmap(whole, code=code, months=months))
+                    pd.testing.assert_frame_equal(dashboards.backlog(mine, unit_names={}),
+                                                  dashboards.backlog(whole, unit_names={}))
+    assert narrowed_somewhere

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from db.engine import read_session, write_session
@@ -14,6 +15,7 @@ from services.metrics import (
     Snapshot,
     compute_metrics,
     data_version,
+    ended_in,
     read_history,
     snapshot,
 )
@@ -80,6 +82,16 @@ def test_compliance_by_sop_ranks_the_weakest_first(frames: Snapshot) -> None:
     row = table.iloc[0]
     assert (row["within"], row["with_target"], row["returns"], row["overdue"]) == (7, 11, 1, 1)
     assert table["compliance"].iloc[1:].isna().all()
+
+
+def test_a_periods_visits_come_with_only_the_columns_asked_for(frames: Snapshot) -> None:
+    assert not frames.ended["measured"].all()  # C's visit, closed by its cancellation
+    for period in (FEBRUARY.bounds(), None):
+        whole = ended_in(frames, period)
+        narrow = ended_in(frames, period, columns=("seq", "duration"))
+        assert list(narrow.columns) == ["seq", "duration"]
+        assert whole["measured"].all()
+        pd.testing.assert_frame_equal(narrow, whole[["seq", "duration"]])
 
 
 def test_process_as_it_ran_has_the_return_loop(frames: Snapshot) -> None:

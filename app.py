@@ -13,7 +13,13 @@ from ui.data import my_overdue_count, warm_history
 from ui.format import actor_roles_label
 from ui.navigation import BY_KEY, landing_key, menu, st_pages
 from ui.routing import leave_legacy_mode, routed
-from ui.runtime import STYLE_SHEET, database_faults, engine, stop_unless_database_ready
+from ui.runtime import (
+    STYLE_SHEET,
+    database_faults,
+    engine,
+    freeze_startup_objects,
+    stop_unless_database_ready,
+)
 from ui.session import set_actor
 from ui.text import markdown_escape
 
@@ -23,6 +29,7 @@ st.html(STYLE_SHEET)  # a static style sheet: only style rules, nothing typed by
 
 
 def run() -> None:
+    freeze_startup_objects()
     stop_unless_database_ready()
     warm_history()
     with read_session(engine()) as session:

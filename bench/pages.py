@@ -185,7 +185,7 @@ def measure_bare(*, warm_runs: int = 5) -> float:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false", "--runner.postScriptGC", "false"],
+             "--browser.gatherUsageStats", "false", "--runner.postScriptGC", "true"],
             cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

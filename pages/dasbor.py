@@ -16,6 +16,7 @@ from services.settings import get_setting
 from ui import charts, drill
 from ui.data import period_state
 from ui.filters import as_of_caption, filters
+from ui.format import tile_change
 from ui.messages import permitted
 from ui.routing import require_app
 from ui.runtime import engine
@@ -43,21 +44,11 @@ st.caption(f"{period.label}, dibanding {period.previous().label} · {as_of_capti
            " · waktu kerja WIB")
 
 
-def delta(tile: dashboards.Tile) -> str | None:
-    if tile.value is None or tile.previous is None:
-        return None
-    if tile.kind == "rate":
-        points = round((tile.value - tile.previous) * 100, 1)
-        return "tetap" if points == 0 else f"{points:+.1f} poin".replace(".", ",")
-    change = tile.value - tile.previous
-    return "tetap" if change == 0 else ("+" if change > 0 else "") + format_number(change)
-
-
 base = drilldown.Drill(period=period, sop_codes=chosen.sop_codes or (), unit_code=chosen.unit_code)
 for column, tile in zip(st.columns(5), dashboards.tiles(state, previous, period=period),
                         strict=True):
     value = charts.percent(tile.value) if tile.kind == "rate" else format_number(tile.value)
-    change = delta(tile)
+    change = tile_change(tile)
     column.metric(tile.label, value, change,
                   delta_color="off" if change == "tetap"
                   else "normal" if tile.higher_is_better else "inverse",

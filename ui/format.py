@@ -7,7 +7,8 @@ from collections.abc import Callable
 from streamlit.delta_generator import DeltaGenerator
 
 from services.accounts import Actor
-from services.formatting import SLA_LABELS
+from services.dashboards import Tile
+from services.formatting import SLA_LABELS, format_number
 
 # One colour per state everywhere (Okabe-Ito: readable with colour-blindness), always with a
 # symbol and a word as well, never colour alone.
@@ -41,3 +42,15 @@ def actor_roles_label(actor: Actor) -> str:
     """"Kadis", "Fungsional, Admin", "Admin"; an account with neither says so."""
     parts = sorted(actor.roles) + (["Admin"] if actor.is_admin else [])
     return ", ".join(parts) or "tanpa peran"
+
+
+def tile_change(tile: Tile) -> str | None:
+    """A tile's change since the period before: "+1,5 poin" for a rate, "+3" for a count,
+    "tetap" when none, nothing when either side has no figure."""
+    if tile.value is None or tile.previous is None:
+        return None
+    if tile.kind == "rate":
+        points = round((tile.value - tile.previous) * 100, 1)
+        return "tetap" if points == 0 else f"{points:+.1f} poin".replace(".", ",")
+    change = tile.value - tile.previous
+    return "tetap" if change == 0 else ("+" if change > 0 else "") + format_number(change)

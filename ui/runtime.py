@@ -3,6 +3,7 @@ fails it."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,21 @@ STYLE_SHEET = Path(__file__).with_name("style.css")
 @st.cache_resource(show_spinner=False)
 def _engine_for(url: str) -> Engine:
     return make_engine(url)
+
+
+@st.cache_resource(show_spinner=False)
+def _frozen_at_start() -> bool:
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+def freeze_startup_objects() -> None:
+    """Once per process, at its first run: the objects alive then (Streamlit, pandas, the
+    modules of the app) are left out of every later garbage collection. Streamlit collects
+    after every script run (runner.postScriptGC): the pages' frames must be freed at once,
+    but a full collection walked every object of the process each time."""
+    _frozen_at_start()
 
 
 def engine() -> Engine:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from streamlit.delta_generator import DeltaGenerator
 
 from services.accounts import Actor
-from services.dashboards import Tile
 from services.formatting import SLA_LABELS, format_number
+
+if TYPE_CHECKING:  # the pages that show no tile need not load the dashboards' figures
+    from services.dashboards import Tile
 
 # One colour per state everywhere (Okabe-Ito: readable with colour-blindness), always with a
 # symbol and a word as well, never colour alone.

@@ -102,3 +102,20 @@ def test_pareto_counts_are_written_the_indonesian_way() -> None:
     assert list(bars.text) == ["2.416"]
     assert "%{customdata[0]:,}" in bars.hovertemplate and figure.layout.yaxis.tickformat == ",d"
     assert LAYOUT["separators"] == ",."
+
+
+def test_a_tiles_change_reads_in_points_for_a_rate_and_as_a_number_for_a_count() -> None:
+    from services.dashboards import Tile
+    from ui.format import tile_change
+
+    def tile(kind: str, value: float | None, previous: float | None) -> Tile:
+        return Tile("k", "Label", value, previous, kind, True, "Bantuan.")
+
+    assert tile_change(tile("rate", 0.80, 0.785)) == "+1,5 poin"
+    assert tile_change(tile("rate", 0.70, 0.75)) == "-5,0 poin"
+    assert tile_change(tile("rate", 0.5, 0.5)) == "tetap"
+    assert tile_change(tile("count", 1234, 4)) == "+1.230"
+    assert tile_change(tile("count", 2, 5)) == "-3"
+    assert tile_change(tile("count", 7, 7)) == "tetap"
+    assert tile_change(tile("rate", None, 0.5)) is None
+    assert tile_change(tile("count", 3, None)) is None

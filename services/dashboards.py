@@ -120,11 +120,10 @@ def compliance_by_month(state: Snapshot, *, months: list[PeriodChoice]) -> pd.Da
                           durations=False)
     table = table[table["with_target"] > 0]
     labels = {m.text: m.short_label for m in months}
+    month, code = table["month"].astype(str), table["sop_code"].astype(str)
     return pd.DataFrame({
-        "month": table["month"].astype(str), "label": table["month"].astype(str).map(labels),
-        "code": table["sop_code"].astype(str),
-        "name": table["sop_code"].astype(str).map(
-            {code: sop.name for code, sop in state.catalog.items()}),
+        "month": month, "label": month.map(labels), "code": code,
+        "name": code.map({key: sop.name for key, sop in state.catalog.items()}),
         "compliance": table["compliance"], "visits": table["with_target"],
     }).sort_values(["month", "code"]).reset_index(drop=True)
 

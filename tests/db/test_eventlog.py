@@ -438,18 +438,22 @@ def test_the_plans_a_log_names_are_read_before_the_replay_reads_on(
     assert rows_read_at_each_plan == [1, 1, 1]  # e-kinerja, penyusunan-lkj, e-kinerja 1
 
 
-def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, request) -> None:
-    """The import writes rows by one statement of values converted by the columns' own
-    types (services.workflow.replay._insert: on SQLite one JSON document, on PostgreSQL a
-    COPY), not row by row through Core: the stored text of every column is the same, instants
-    in any offset, JSON, None and text that JSON escapes included."""
+def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, request,
+                                                         monkeypatch) -> None:
+    """The import writes rows by few statements of values converted by the columns' own
+    types (services.workflow.replay._insert: on SQLite multi-row VALUES statements, here two
+    rows each so that the events take a full and a partial one; on PostgreSQL a COPY), not
+    row by row through Core: the stored text of every column is the same, instants in any
+    offset, JSON, None and text that JSON escapes included."""
     from datetime import timedelta, timezone
 
     from sqlalchemy import insert, text
 
     from db.models import Sop, SopVersion
+    from services.workflow import replay
     from services.workflow.replay import _insert
 
+    monkeypatch.setattr(replay, "SQLITE_ROWS_PER_STATEMENT", 2)
     kind = "sqlite" if org.engine.dialect.name == "sqlite" else "postgres"
     other = make_engine(request.getfixturevalue(f"{kind}_databases").fresh())
     build_organisation(other)

@@ -298,8 +298,9 @@ INTERPOLATED_SQL = {
     ("db/engine.py", "PRAGMA busy_timeout"),  # a module constant
     ("db/engine.py", "BEGIN "),  # "IMMEDIATE" or nothing
     ("services/workflow/replay.py", "nextval"),  # the table name of an ORM class
-    # an ORM class's table and column names; the rows are bound, as one JSON parameter
-    ("services/workflow/replay.py", "json_each"),
+    # an ORM class's table and column names, and one "(?, ...)" per row; the rows' values
+    # are bound as parameters
+    ("services/workflow/replay.py", ") VALUES "),
 }
 SQL_CALLS = {"execute", "exec_driver_sql", "executemany", "executescript"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import sqlite3
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -438,22 +439,21 @@ def test_the_plans_a_log_names_are_read_before_the_replay_reads_on(
     assert rows_read_at_each_plan == [1, 1, 1]  # e-kinerja, penyusunan-lkj, e-kinerja 1
 
 
-def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, request,
-                                                         monkeypatch) -> None:
+def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, request) -> None:
     """The import writes rows by few statements of values converted by the columns' own
-    types (services.workflow.replay._insert: on SQLite multi-row VALUES statements, here two
-    rows each so that the events take a full and a partial one; on PostgreSQL a COPY), not
-    row by row through Core: the stored text of every column is the same, instants in any
-    offset, JSON, None and text that JSON escapes included."""
+    types (services.workflow.replay._insert: on SQLite multi-row VALUES statements, here as
+    many rows as 40 parameters allow, so that the events of 15 columns take a full statement
+    of two rows and a partial one; on PostgreSQL a COPY), not row by row through Core: the
+    stored text of every column is the same, instants in any offset, JSON, None and text
+    that JSON escapes included."""
     from datetime import timedelta, timezone
 
     from sqlalchemy import insert, text
 
+    from db.engine import driver_connection
     from db.models import Sop, SopVersion
-    from services.workflow import replay
     from services.workflow.replay import _insert
 
-    monkeypatch.setattr(replay, "SQLITE_ROWS_PER_STATEMENT", 2)
     kind = "sqlite" if org.engine.dialect.name == "sqlite" else "postgres"
     other = make_engine(request.getfixturevalue(f"{kind}_databases").fresh())
     build_organisation(other)
@@ -478,6 +478,9 @@ def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, requ
         session.connection().execute(insert(Case), [case])
         session.connection().execute(insert(Event), events)
     with write_session(other) as session:
+        if kind == "sqlite":
+            driver_connection(session.connection()).setlimit(
+                sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 40)
         instants: dict = {}
         _insert(session, Case, [case], instants)
         _insert(session, Event, events, instants)

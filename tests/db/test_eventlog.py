@@ -10,6 +10,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
+from datetime import UTC
 
 import pytest
 from hypothesis import given, settings
@@ -500,7 +501,36 @@ def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, requ
     assert len(stored(other, "event")) == 3
     with write_session(other) as session, pytest.raises(ValueError, match="status"):
         _insert(session, Case, [{k: v for k, v in case.items() if k != "status"}], {})
+    # a naive instant is refused here as UTCDateTime refuses it through Core
+    with write_session(other) as session, pytest.raises(ValueError, match="naive"):
+        _insert(session, Case, [{**case, "id": 8, "ref": "K-8",
+                                 "started_at": NOW.replace(tzinfo=None)}], {})
     other.dispose()
+
+
+def test_sqlites_instants_are_written_by_sqlalchemys_own_conversion_when_they_differ() -> None:
+    """The bulk insert's one-step text for an instant on SQLite stands in for SQLAlchemy's
+    only while both write the same; were SQLAlchemy's format to change, its own is used."""
+    from services.workflow.replay import _sqlite_utc_text
+
+    def sqlalchemys(value):
+        return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S")
+
+    assert _sqlite_utc_text(sqlalchemys) is sqlalchemys
+    fast = _sqlite_utc_text(lambda value: "2024-01-08 03:26:31.000005")
+    assert fast(wib(2026, 3, 2, 8, 15)) == "2026-03-02 01:15:00.000000"
+    assert fast(None) is None
+
+
+def test_a_logs_instants_are_read_in_utc_as_the_same_instants() -> None:
+    """The rules compare each row's time with `now` (UTC) and with the case's last event:
+    instants of one offset compare without converting, so the log's are read in UTC."""
+    log = csv_bytes(GOOD[0], "K1,penyusunan-lkj,,1,begin,2026-03-02T08:15:00+07:00,,,,,",
+                    "K1,penyusunan-lkj,,1,complete,2026-03-02T10:15:00+08:00,,,,,")
+    start, begin, complete = parse_event_csv(log)
+    assert [event.at.tzinfo for event in (start, begin, complete)] == [UTC] * 3
+    assert begin.at == wib(2026, 3, 2, 8, 15)
+    assert complete.at == wib(2026, 3, 2, 9, 15)
 
 
 def test_the_replay_reads_its_events_with_the_cycle_collector_paused(org: Organisation) -> None:

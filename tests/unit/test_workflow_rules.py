@@ -112,3 +112,26 @@ def test_period_labels_are_at_most_forty_characters() -> None:
     assert checked_period_label("") is None
     with pytest.raises(InvalidInput, match="Periode terlalu panjang: 41 karakter, maksimal 40"):
         checked_period_label("x" * 41)
+
+
+def test_the_facts_and_log_rows_are_read_only_to_the_type_checker() -> None:
+    """`value_object` builds them without `frozen=True` (six times faster to make), so the
+    type checker is what keeps them immutable: assigning to any of their fields is an error
+    in `make lint`."""
+    from mypy import api
+
+    from services.workflow import model, replay
+
+    classes = [model.Attribution, model.EventFact, model.VisitOpened, model.VisitBegun,
+               model.UnitSubmitted, model.VisitEnded, model.CaseStarted, model.CaseEnded,
+               replay.LogEvent]
+    lines = ["from typing import Any", "from services.workflow import model, replay"]
+    for cls in classes:
+        module = "replay" if cls is replay.LogEvent else "model"
+        field = next(iter(cls.__dataclass_fields__))
+        lines += [f"def set_{cls.__name__}(value: {module}.{cls.__name__}, new: Any) -> None:",
+                  f"    value.{field} = new"]
+    report, _, status = api.run(["--config-file=", "--no-incremental", "--follow-imports=silent",
+                                 "--python-version=3.11", "-c", "\n".join(lines)])
+    assert status == 1
+    assert report.count("is read-only") == len(classes), report

@@ -30,6 +30,7 @@ from services.eventlog import (
     import_event_csv,
     parse_event_csv,
 )
+from services.formatting import WIB
 from services.metrics import compute_metrics, metrics_json
 from services.workflow.replay import replay
 from tests.db.test_metrics import AS_OF, _log
@@ -508,18 +509,28 @@ def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, requ
     other.dispose()
 
 
-def test_sqlites_instants_are_written_by_sqlalchemys_own_conversion_when_they_differ() -> None:
-    """The bulk insert's one-step text for an instant on SQLite stands in for SQLAlchemy's
-    only while both write the same; were SQLAlchemy's format to change, its own is used."""
-    from services.workflow.replay import _sqlite_utc_text
+def test_instants_are_written_by_sqlalchemys_own_conversion_when_they_differ() -> None:
+    """The bulk insert's one-step text for an instant stands in for SQLAlchemy's conversion
+    only while it writes the same instant: the same text (SQLite), or the text of the same
+    naive UTC datetime (PostgreSQL). Were SQLAlchemy's to change, its own is used."""
+    from datetime import datetime
 
-    def sqlalchemys(value):
+    from services.workflow.replay import _utc_text
+
+    def other_text(value):
         return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S")
 
-    assert _sqlite_utc_text(sqlalchemys) is sqlalchemys
-    fast = _sqlite_utc_text(lambda value: "2024-01-08 03:26:31.000005")
-    assert fast(wib(2026, 3, 2, 8, 15)) == "2026-03-02 01:15:00.000000"
-    assert fast(None) is None
+    def local_naive(value):  # not UTC
+        return None if value is None else value.astimezone(WIB).replace(tzinfo=None)
+
+    assert _utc_text(other_text) is other_text
+    assert _utc_text(local_naive) is local_naive
+    for sqlalchemys in (lambda value: "2024-01-08 03:26:31.000005",
+                        lambda value: datetime(2024, 1, 8, 3, 26, 31, 5)):
+        fast = _utc_text(sqlalchemys)
+        assert fast is not sqlalchemys
+        assert fast(wib(2026, 3, 2, 8, 15)) == "2026-03-02 01:15:00.000000"
+        assert fast(None) is None
 
 
 def test_a_logs_instants_are_read_in_utc_as_the_same_instants() -> None:

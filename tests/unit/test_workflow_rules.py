@@ -131,7 +131,8 @@ def test_the_facts_and_log_rows_are_read_only_to_the_type_checker() -> None:
         field = next(iter(cls.__dataclass_fields__))
         lines += [f"def set_{cls.__name__}(value: {module}.{cls.__name__}, new: Any) -> None:",
                   f"    value.{field} = new"]
-    report, _, status = api.run(["--config-file=", "--no-incremental", "--follow-imports=silent",
+    report, _, status = api.run(["--config-file=", "--no-incremental", "--cache-dir=/dev/null",
+                                 "--follow-imports=silent",
                                  "--python-version=3.11", "-c", "\n".join(lines)])
     assert status == 1
     assert report.count("is read-only") == len(classes), report

@@ -41,7 +41,7 @@ from db.models import (
     Visit,
     VisitUnit,
 )
-from db.types import UTCDateTime
+from db.types import UTCDateTime, naive_utc
 from services.accounts import Actor, actor_from_user, require_admin
 from services.errors import InvalidInput, ServiceError
 from services.organisation import create_unit, multi_unit_ids
@@ -642,9 +642,7 @@ def _utc_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def utc_text(value: datetime | None) -> str | None:
         if value is None:
             return None
-        if value.tzinfo is None:  # as UTCDateTime refuses it
-            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware instant")
-        at = value.astimezone(UTC)
+        at = naive_utc(value)
         return _DATETIME_TEXT % (at.year, at.month, at.day, at.hour, at.minute, at.second,
                                  at.microsecond)
 

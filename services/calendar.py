@@ -288,6 +288,19 @@ def default_settings() -> CalendarSettings:
     return CalendarSettings(normal=normal, ramadan=ramadan)
 
 
+def wib_months(instants_ns: np.ndarray) -> np.ndarray:
+    """The WIB month each instant (epoch nanoseconds) falls in, as months since January 1970:
+    the month whose first day's wib_midnight is the last at or before it."""
+    local = instants_ns + WIB_OFFSET.astype("timedelta64[ns]").astype(np.int64)
+    return local.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+
+
+def wib_month_start_ns(month: int) -> int:
+    """The instant (epoch nanoseconds) WIB month `month` (of wib_months) starts."""
+    local = np.datetime64(int(month), "M").astype("datetime64[ns]").astype(np.int64)
+    return int(local - WIB_OFFSET.astype("timedelta64[ns]").astype(np.int64))
+
+
 def wib_midnight(day: date) -> datetime:
     """The instant a local (WIB) day starts, in UTC."""
     from datetime import UTC

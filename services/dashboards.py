@@ -20,6 +20,8 @@ from services.metrics import (
     Snapshot,
     case_figures,
     completed_in,
+    ended_figures,
+    ended_figures_by_month,
     ended_in,
     ended_since,
     held_by,
@@ -77,8 +79,7 @@ def tiles(current: Snapshot, previous: Snapshot, *, period: PeriodChoice) -> lis
 def compliance_by_sop(state: Snapshot, *, period: PeriodChoice) -> pd.DataFrame:
     """One row per SOP, weakest compliance first (SOPs without measured visits last)."""
     bounds = period.bounds()
-    ended = visit_figures(ended_in(state, bounds, columns=(*FIGURE_COLUMNS, "sop_code")),
-                          by=["sop_code"], durations=False).set_index("sop_code")
+    ended = ended_figures(state, bounds, by=["sop_code"]).set_index("sop_code")
     done = case_figures(completed_in(state, bounds), returned=returned_cases(state),
                         by=["sop_code"]).set_index("sop_code")
     pending = item_figures(state.items, by=["sop_code"]).set_index("sop_code")
@@ -98,26 +99,13 @@ def compliance_by_sop(state: Snapshot, *, period: PeriodChoice) -> pd.DataFrame:
     return table.sort_values("compliance", na_position="last", kind="stable").reset_index(drop=True)
 
 
-def _ended_in_months(state: Snapshot, months: list[PeriodChoice]) -> pd.DataFrame:
-    """The measured visits ended in these months (consecutive), each with its month's text
-    ("2026-07") as a category: found by where it falls among the months' starts, as a
-    number, with no date or text per row."""
-    ended = ended_in(state, (months[0].bounds()[0], months[-1].bounds()[1]),
-                     columns=(*FIGURE_COLUMNS, "ended_ns", "sop_code", "seq"))
-    starts = np.array([ns(choice.bounds()[0]) for choice in months], dtype=np.int64)
-    which = np.searchsorted(starts, ended["ended_ns"].to_numpy(), side="right") - 1
-    return ended.assign(month=pd.Categorical.from_codes(
-        which, categories=[choice.text for choice in months]))
-
-
 def compliance_by_month(state: Snapshot, *, months: list[PeriodChoice]) -> pd.DataFrame:
     """Compliance per SOP and month (visits by the month they ended in); `visits` counts
     those with a measurable target."""
     columns = ["month", "label", "code", "name", "compliance", "visits"]
     if not months:
         return pd.DataFrame(columns=columns)
-    table = visit_figures(_ended_in_months(state, months), by=["month", "sop_code"],
-                          durations=False)
+    table = ended_figures_by_month(state, months, by=["sop_code"])
     table = table[table["with_target"] > 0]
     labels = {m.text: m.short_label for m in months}
     month, code = table["month"].astype(str), table["sop_code"].astype(str)
@@ -176,10 +164,9 @@ def overrun_heatmap(state: Snapshot, *, code: str, months: list[PeriodChoice]) -
     columns = ["seq", "month", "share_over", "overrun_hours", "visits"]
     if not months:
         return pd.DataFrame(columns=columns)
-    ended = _ended_in_months(state, months)
-    table = visit_figures(ended[ended["sop_code"] == code], by=["seq", "month"],
-                          durations=False)
-    table = table[table["with_target"] > 0]
+    table = ended_figures_by_month(state, months, by=["sop_code", "seq"])
+    table = table[(table["sop_code"] == code).to_numpy() & (table["with_target"] > 0).to_numpy()]
+    table = table.sort_values(["seq", "month"], kind="stable")
     return pd.DataFrame({"seq": table["seq"], "month": table["month"].astype(str),
                          "share_over": 1 - table["compliance"],
                          "overrun_hours": table["overrun"] / 60,

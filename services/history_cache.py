@@ -45,6 +45,7 @@ from services.metrics import (
     OUTCOMES,
     History,
     by_end,
+    carry_month_sums,
     data_version,
     read_catalog,
     read_history,
@@ -233,22 +234,26 @@ def _spliced(history: History, session: Session, *, since_event_id: int,
         return history, room
     fresh = read_history(session, calendar=history.calendar,
                          cases_where=Case.id.in_([int(c) for c in changed]))
+    before = history.ended[history.ended["case_id"].isin(changed).to_numpy()]
     gone_visits = np.concatenate([
-        history.ended.loc[history.ended["case_id"].isin(changed), "visit_id"].to_numpy(),
+        before["visit_id"].to_numpy(),
         history.running.loc[history.running["case_id"].isin(changed), "visit_id"].to_numpy()])
 
     def keep(frame: pd.DataFrame, column: str, drop: np.ndarray) -> pd.DataFrame:
         return frame[~frame[column].isin(drop)]
 
     ended, room = _spliced_ended(history.ended, fresh.ended, changed=changed, room=room)
-    return replace(
+    spliced = replace(
         history,
         ended=ended,
         running=_joined(keep(history.running, "case_id", changed), fresh.running),
         cases=_joined(keep(history.cases, "case_id", changed), fresh.cases),
         units=_joined(keep(history.units, "visit_id", gone_visits), fresh.units),
         last_ns=max(history.last_ns, fresh.last_ns),
-    ), room
+    )
+    carry_month_sums(history, spliced, touched_ns=np.concatenate([
+        before["ended_ns"].to_numpy(), fresh.ended["ended_ns"].to_numpy()]))
+    return spliced, room
 
 
 def _spliced_ended(ended: pd.DataFrame, fresh: pd.DataFrame, *, changed: np.ndarray,

@@ -52,7 +52,7 @@ def _warming(url: str) -> threading.Thread:
 
     def load() -> None:
         with read_session(database) as session:
-            cache.history(session)
+            cache.history(session).month_sums  # noqa: B018 - made here, not by the first page
 
     thread = threading.Thread(target=load, name="pantau-history-warm", daemon=True)
     thread.start()
@@ -60,10 +60,11 @@ def _warming(url: str) -> threading.Thread:
 
 
 def warm_history() -> threading.Thread:
-    """Loads the history into this process in the background, once: from the disk, where
-    `manage.py init` left it before the server started. Called by the first run of the
-    process (the sign-in page), so the visitor's first dashboard does not wait for it; a
-    page that asks meanwhile waits for the same load instead of starting another."""
+    """Loads the history into this process in the background, once, with its month sums:
+    from the disk, where `manage.py init` left it before the server started. Called by the
+    first run of the process (the sign-in page), so the visitor's first dashboard does not
+    wait for it; a page that asks meanwhile waits for the same load instead of starting
+    another."""
     return _warming(database_url())
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,10 +17,23 @@ from sqlalchemy import select
 
 from db.engine import read_session, write_session
 from db.models import Case, Event
+from services import dashboards
 from services.accounts import SYSTEM
 from services.calendar_admin import add_holiday
 from services.history_cache import CACHE_DIR_ENV, HistoryCache, cache_directory
-from services.metrics import History, read_history, running_part
+from services.metrics import (
+    History,
+    ended_since,
+    month_sums,
+    ns,
+    period_as_of,
+    read_history,
+    running_part,
+    scope,
+    snapshot,
+)
+from services.organisation import list_units
+from services.periods import PeriodChoice, month, quarter, year
 from services.workflow import engine as wf
 from services.workflow.model import Performer
 from tests.db.test_workflow_engine import act, start
@@ -458,3 +472,75 @@ def test_the_history_on_disk_is_written_by_batches_and_read_a_column_at_a_time(
     if room is not None:  # the frame is a view of the room, with space after its rows
         assert np.shares_memory(history.ended["ended_ns"].to_numpy(), room.arrays["ended_ns"])
         assert len(room.arrays["ended_ns"]) > len(history.ended) == 6
+
+
+def test_the_month_sums_kept_through_writes_equal_a_full_recomputation(
+        org: Organisation, tmp_path: Path) -> None:
+    """Random writes over three months, corrections that move a step's end into the next
+    month among them, and a calendar change: the month sums a page reads, spliced with each
+    write, equal those summed again from a full read; and every Dasbor and Hambatan figure
+    read from them equals the same figure grouped from the visits."""
+    rng = random.Random(41)
+    kept = HistoryCache(url=str(org.engine.url), directory=tmp_path / "cache",
+                        room_at_read=True)
+    at, done, carried = wib(2026, 3, 27, 8), [], 0
+    for round_ in range(45):
+        at += timedelta(minutes=rng.randrange(60, 3600))
+        done.append(_step(org, rng, at))
+        if round_ == 20:  # a holiday changes every duration after it: read and summed afresh
+            with write_session(org.engine) as session:
+                add_holiday(session, actor=SYSTEM, day=date(2026, 4, 14), name="Cuti bersama",
+                            now=NOW)
+            done.append("holiday")
+        with read_session(org.engine) as session:
+            full = read_history(session)
+            got = kept.history(session)
+        carried += "month_sums" in got.__dict__  # spliced from the sums of the round before
+        pd.testing.assert_frame_equal(got.month_sums, month_sums(full.ended))
+    assert {"correct", "holiday"} <= set(done) and carried >= 30
+    assert len(got.month_sums["month"].unique()) >= 3
+
+    now = at + timedelta(days=1)
+    periods = [month(date(2026, 3, 1)), month(date(2026, 4, 1)), month(date(2026, 5, 1)),
+               quarter(date(2026, 4, 1)), year(2026)]
+    with read_session(org.engine) as session:
+        unit_ids = [unit.id for unit in list_units(session)]
+    assert set(got.ended["unit_id"]) < set(unit_ids)  # a unit without visits among them
+    compared = []
+    for period in periods:
+        for state in (snapshot(got, as_of=period_as_of(period, now=now)),
+                      snapshot(got, as_of=period_as_of(period.previous(), now=now))):
+            for narrowed in (state, scope(state, sop_codes=["penyusunan-lkj"]),
+                             *(scope(state, unit_id=unit_id) for unit_id in unit_ids),
+                             ended_since(state, period.chart_months()[0].bounds()[0])):
+                compared += _same_figures_with_and_without_the_sums(narrowed, period)
+    # a range of days is not whole months: grouped from the visits, and the same
+    days = PeriodChoice("rentang", date(2026, 4, 3), date(2026, 4, 20))
+    state = snapshot(got, as_of=period_as_of(days, now=now))
+    assert state.sums is not None and state.sums.within(days.bounds()) is None
+    compared += _same_figures_with_and_without_the_sums(state, days)
+    # Two empty tables prove little (a unit without visits): most had figures in them.
+    assert sum(compared) >= 0.5 * len(compared)
+
+
+def _same_figures_with_and_without_the_sums(state, period) -> list[bool]:  # type: ignore[no-untyped-def]
+    """Compares the figures read from the sums (where they hold the period) with the same
+    figures grouped from the visits; tells, of each table, whether it had rows."""
+    plain = replace(state, sums=None)
+    start, end = (ns(bound) for bound in period.bounds())
+    if period.kind != "rentang" and end <= ns(state.as_of) and start >= state.sums.since_ns:
+        # the sums hold the period whole, so they are what the figures below read
+        assert state.sums.within(period.bounds()) is not None
+    assert dashboards.tiles(state, state, period=period) == \
+        dashboards.tiles(plain, plain, period=period)
+    months = period.chart_months()
+    tables = [
+        (dashboards.compliance_by_sop(state, period=period),
+         dashboards.compliance_by_sop(plain, period=period)),
+        (dashboards.compliance_by_month(state, months=months),
+         dashboards.compliance_by_month(plain, months=months)),
+        (dashboards.overrun_heatmap(state, code="penyusunan-lkj", months=months),
+         dashboards.overrun_heatmap(plain, code="penyusunan-lkj", months=months))]
+    for ours, theirs in tables:
+        pd.testing.assert_frame_equal(ours, theirs)
+    return [len(theirs) > 0 for _, theirs in tables]

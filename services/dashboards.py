@@ -175,8 +175,9 @@ def overrun_heatmap(state: Snapshot, *, code: str, months: list[PeriodChoice]) -
 
 def returns_pareto(state: Snapshot, *, code: str, period: PeriodChoice) -> pd.DataFrame:
     """Returns per decision step, most first, with the cumulative share."""
-    figures = visit_figures(_own_ended(state, code, period), by=["seq"])
-    table = figures.loc[figures["returns"] > 0, ["seq", "returns", "decisions", "return_rate"]]
+    figures = ended_figures(state, period.bounds(), by=["sop_code", "seq"])
+    figures = figures[(figures["sop_code"] == code).to_numpy() & (figures["returns"] > 0).to_numpy()]
+    table = figures[["seq", "returns", "decisions", "return_rate"]]
     table = table.sort_values("returns", ascending=False, kind="stable").reset_index(drop=True)
     total = table["returns"].sum()
     table["cumulative"] = table["returns"].cumsum() / total if total else 0.0

@@ -540,7 +540,9 @@ def _same_figures_with_and_without_the_sums(state, period) -> list[bool]:  # typ
         (dashboards.compliance_by_month(state, months=months),
          dashboards.compliance_by_month(plain, months=months)),
         (dashboards.overrun_heatmap(state, code="penyusunan-lkj", months=months),
-         dashboards.overrun_heatmap(plain, code="penyusunan-lkj", months=months))]
+         dashboards.overrun_heatmap(plain, code="penyusunan-lkj", months=months)),
+        (dashboards.returns_pareto(state, code="penyusunan-lkj", period=period),
+         dashboards.returns_pareto(plain, code="penyusunan-lkj", period=period))]
     for ours, theirs in tables:
         pd.testing.assert_frame_equal(ours, theirs)
     return [len(theirs) > 0 for _, theirs in tables]

@@ -251,8 +251,7 @@ def _spliced(history: History, session: Session, *, since_event_id: int,
         units=_joined(keep(history.units, "visit_id", gone_visits), fresh.units),
         last_ns=max(history.last_ns, fresh.last_ns),
     )
-    carry_month_sums(history, spliced, touched_ns=np.concatenate([
-        before["ended_ns"].to_numpy(), fresh.ended["ended_ns"].to_numpy()]))
+    carry_month_sums(history, spliced, gone=before, came=fresh.ended)
     return spliced, room
 
 

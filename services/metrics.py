@@ -698,15 +698,18 @@ def month_sums(ended: pd.DataFrame) -> pd.DataFrame:
     return joined.groupby(list(SUM_KEYS), observed=True, sort=True)[_SUMMED].sum().reset_index()
 
 
-def carry_month_sums(before: History, after: History, *, touched_ns: np.ndarray) -> None:
+def carry_month_sums(before: History, after: History, *, gone: pd.DataFrame,
+                     came: pd.DataFrame) -> None:
     """Gives `after`, a history spliced from `before`, its month sums from `before`'s when
-    `before` has made them: the months in which a changed visit ended, before the change or
-    after it (`touched_ns`), summed again from `after`, the others kept. A step recorded now
-    touches one month; a full sum is 1 s at ten million events."""
+    `before` has made them. `gone` and `came` are the ended visits of the cases that changed,
+    as they were and as they are: the months in which one of them that differs ended, before
+    the change or after it, are summed again from `after`, the others kept. A step recorded
+    now ends one visit, in this month; a full sum takes a second at ten million events, and
+    even the months of the case's earlier visits would take a quarter of one."""
     kept = before.__dict__.get("month_sums")
     if kept is None or kept["sop_code"].dtype != after.ended["sop_code"].dtype:
         return  # not made, or a new SOP's categories: made afresh when first asked for
-    months = np.unique(wib_months(touched_ns))
+    months = np.unique(wib_months(_ends_of_changed(gone, came)))
     ended = by_end(after.ended)
     rows = [np.arange(_ended_by(ended, wib_month_start_ns(month), side="left"),
                       _ended_by(ended, wib_month_start_ns(month + 1), side="left"))
@@ -716,6 +719,20 @@ def carry_month_sums(before: History, after: History, *, touched_ns: np.ndarray)
     sums = pd.concat(parts, ignore_index=True) if parts else fresh
     after.__dict__["month_sums"] = sums.sort_values(list(SUM_KEYS), kind="stable",
                                                     ignore_index=True)
+
+
+# What a visit's place in the month sums depends on (its id: each visit counted once).
+_SUM_SOURCE = ["visit_id", "ended_ns", "sop_code", "seq", "unit_id", "measured", "has_target",
+               "within_target", "is_return", "is_decision", "overrun"]
+
+
+def _ends_of_changed(gone: pd.DataFrame, came: pd.DataFrame) -> np.ndarray:
+    """When the visits of `gone` not in `came`, and those of `came` not in `gone`, ended:
+    compared by a hash of what the sums read of them."""
+    old = pd.util.hash_pandas_object(gone[_SUM_SOURCE], index=False).to_numpy()
+    new = pd.util.hash_pandas_object(came[_SUM_SOURCE], index=False).to_numpy()
+    return np.concatenate([gone["ended_ns"].to_numpy()[~np.isin(old, new)],
+                           came["ended_ns"].to_numpy()[~np.isin(new, old)]])
 
 
 @dataclass(frozen=True)

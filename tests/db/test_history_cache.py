@@ -19,6 +19,7 @@ from db.engine import read_session, write_session
 from db.models import Case, Event
 from services import dashboards
 from services.accounts import SYSTEM
+from services.calendar import wib_months
 from services.calendar_admin import add_holiday
 from services.history_cache import CACHE_DIR_ENV, HistoryCache, cache_directory
 from services.metrics import (
@@ -546,3 +547,38 @@ def _same_figures_with_and_without_the_sums(state, period) -> list[bool]:  # typ
     for ours, theirs in tables:
         pd.testing.assert_frame_equal(ours, theirs)
     return [len(theirs) > 0 for _, theirs in tables]
+
+
+def test_a_step_recorded_now_sums_again_only_the_month_it_ended_in(
+        org: Organisation, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The case's earlier visits ended in March and are unchanged: only April is summed."""
+    import services.metrics as module
+
+    case_id = start(org, at=wib(2026, 3, 2, 8)).case_id
+    with write_session(org.engine) as session:
+        wf.record_step(session, actor=SYSTEM, case_id=case_id, kind="complete", seq=1,
+                       at=wib(2026, 3, 9, 9), performer=Performer.UNKNOWN, now=NOW)
+    kept = HistoryCache(url=str(org.engine.url), directory=None)
+    with read_session(org.engine) as session:
+        assert set(kept.history(session).month_sums["month"]) == {_month(2026, 3)}
+    summed: list[set[int]] = []
+    real = module.month_sums
+
+    def spying(ended: pd.DataFrame) -> pd.DataFrame:
+        summed.append(set(wib_months(ended["ended_ns"].to_numpy()).tolist()))
+        return real(ended)
+
+    monkeypatch.setattr(module, "month_sums", spying)
+    with write_session(org.engine) as session:
+        wf.record_step(session, actor=SYSTEM, case_id=case_id, kind="complete", seq=2,
+                       at=wib(2026, 4, 6, 10), performer=Performer.UNKNOWN, now=NOW)
+    with read_session(org.engine) as session:
+        got = kept.history(session)
+        full = read_history(session)
+    assert summed == [{_month(2026, 4)}]
+    pd.testing.assert_frame_equal(got.month_sums, real(full.ended))
+    assert set(got.month_sums["month"]) == {_month(2026, 3), _month(2026, 4)}
+
+
+def _month(year_: int, month_: int) -> int:
+    return (year_ - 1970) * 12 + month_ - 1

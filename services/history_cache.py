@@ -47,6 +47,7 @@ from services.metrics import (
     by_end,
     carry_month_sums,
     data_version,
+    in_end_order,
     read_catalog,
     read_history,
 )
@@ -271,8 +272,7 @@ def _spliced_ended(ended: pd.DataFrame, fresh: pd.DataFrame, *, changed: np.ndar
         return frame.sort_values("visit_id").reset_index(drop=True)
 
     unchanged = known.sum() == len(before) and by_visit(before).equals(by_visit(fresh[known]))
-    if unchanged and (not len(ended) or not len(appended)
-                      or appended["ended_ns"].iloc[0] >= ended["ended_ns"].iloc[-1]):
+    if unchanged and (not len(ended) or not len(appended) or _after(appended, ended)):
         if not len(appended):
             return ended, room
         if room is None or room.frame is not ended:
@@ -280,9 +280,18 @@ def _spliced_ended(ended: pd.DataFrame, fresh: pd.DataFrame, *, changed: np.ndar
         grown = room.appended(appended)
         if grown is None:  # more rows than its space, or a new SOP's categories
             room = _Room.holding(_joined(ended, appended))
-            return room.frame, room
-        return grown, room
+            grown = room.frame
+        # Both were in by_end order and the new rows come after: checked again, it read two
+        # columns whole (0.1 s of the page after each write at ten million events).
+        return in_end_order(grown), room
     return by_end(_joined(ended[~mine], fresh)), None
+
+
+def _after(appended: pd.DataFrame, ended: pd.DataFrame) -> bool:
+    """Whether the first of `appended` comes after the last of `ended` in by_end order (end
+    instant, then visit)."""
+    first, last = appended.iloc[0], ended.iloc[-1]
+    return bool((first["ended_ns"], first["visit_id"]) > (last["ended_ns"], last["visit_id"]))
 
 
 def _with_room(history: History) -> tuple[History, _Room]:

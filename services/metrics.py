@@ -247,8 +247,8 @@ def by_end(ended: pd.DataFrame) -> pd.DataFrame:
     at, visit = ended["ended_ns"].to_numpy(), ended["visit_id"].to_numpy()
     step, tie_step = np.diff(at), np.diff(visit)
     if ((step > 0) | ((step == 0) & (tie_step > 0))).all():
-        return _in_end_order(ended)  # already so (the kept history always is): not sorted
-    return _in_end_order(ended.take(np.lexsort((visit, at))).reset_index(drop=True))
+        return in_end_order(ended)  # already so (the kept history always is): not sorted
+    return in_end_order(ended.take(np.lexsort((visit, at))).reset_index(drop=True))
 
 
 # Set on a frame found in by_end order, or cut from one (a slice or some of its rows keep
@@ -258,7 +258,9 @@ def by_end(ended: pd.DataFrame) -> pd.DataFrame:
 _IN_END_ORDER = "_pantau_in_end_order"
 
 
-def _in_end_order(frame: pd.DataFrame) -> pd.DataFrame:
+def in_end_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame`, marked as in by_end order: for a caller that knows it is (history_cache,
+    which appends visits that end after the last), so that by_end does not check it."""
     object.__setattr__(frame, _IN_END_ORDER, True)  # not pandas' own: no column is made
     return frame
 
@@ -266,7 +268,7 @@ def _in_end_order(frame: pd.DataFrame) -> pd.DataFrame:
 def _rows_of(ended: pd.DataFrame, rows: Any) -> pd.DataFrame:
     """`ended.iloc[rows]` (a slice, or a mask), in by_end order when `ended` is."""
     part = ended.iloc[rows]
-    return _in_end_order(part) if ended.__dict__.get(_IN_END_ORDER) else part
+    return in_end_order(part) if ended.__dict__.get(_IN_END_ORDER) else part
 
 
 def _ended_by(ended: pd.DataFrame, at: int, *, side: Literal["left", "right"]) -> int:

@@ -24,6 +24,7 @@ from services.calendar_admin import add_holiday
 from services.history_cache import CACHE_DIR_ENV, HistoryCache, cache_directory
 from services.metrics import (
     History,
+    by_end,
     ended_since,
     month_sums,
     ns,
@@ -320,6 +321,10 @@ def test_steps_recorded_live_are_appended_in_place_and_earlier_histories_stay_as
     import services.history_cache as module
 
     monkeypatch.setattr(module, "ROOM_ROWS", room_rows)
+    order_checks: list[int] = []
+    diff = np.diff
+    monkeypatch.setattr(np, "diff", lambda *args, **kwargs: order_checks.append(1) or diff(
+        *args, **kwargs))
     cases = [start(org, title=f"Kasus {n}").case_id for n in range(3)]
     early = start(org, title="Kasus awal").case_id
     with write_session(org.engine) as session:  # one visit ended before the history is read
@@ -338,6 +343,9 @@ def test_steps_recorded_live_are_appended_in_place_and_earlier_histories_stay_as
         with read_session(org.engine) as session:
             history = kept.history(session)
             same_history(history, read_history(session))
+        # known to be in end order as appended: no page reads its order again
+        order_checks.clear()
+        assert by_end(history.ended) is history.ended and not order_checks
         seen.append((history, history.ended.copy(deep=True)))
     for history, as_read in seen:
         pd.testing.assert_frame_equal(history.ended, as_read)

@@ -235,7 +235,8 @@ def _spliced(history: History, session: Session, *, since_event_id: int,
         return history, room
     fresh = read_history(session, calendar=history.calendar,
                          cases_where=Case.id.in_([int(c) for c in changed]))
-    before = history.ended[history.ended["case_id"].isin(changed).to_numpy()]
+    mine = history.ended["case_id"].isin(changed).to_numpy()  # their ended visits, as kept
+    before = history.ended[mine]
     gone_visits = np.concatenate([
         before["visit_id"].to_numpy(),
         history.running.loc[history.running["case_id"].isin(changed), "visit_id"].to_numpy()])
@@ -243,7 +244,7 @@ def _spliced(history: History, session: Session, *, since_event_id: int,
     def keep(frame: pd.DataFrame, column: str, drop: np.ndarray) -> pd.DataFrame:
         return frame[~frame[column].isin(drop)]
 
-    ended, room = _spliced_ended(history.ended, fresh.ended, changed=changed, room=room)
+    ended, room = _spliced_ended(history.ended, fresh.ended, mine=mine, room=room)
     spliced = replace(
         history,
         ended=ended,
@@ -256,14 +257,13 @@ def _spliced(history: History, session: Session, *, since_event_id: int,
     return spliced, room
 
 
-def _spliced_ended(ended: pd.DataFrame, fresh: pd.DataFrame, *, changed: np.ndarray,
+def _spliced_ended(ended: pd.DataFrame, fresh: pd.DataFrame, *, mine: np.ndarray,
                    room: _Room | None) -> tuple[pd.DataFrame, _Room | None]:
-    """The ended visits with those of the `changed` cases replaced by `fresh`, in by_end
-    order, and the room they are kept in. A step recorded live leaves the case's earlier
-    visits as they were and ends a visit after every other: the fresh ones are then appended,
-    in place when the room behind `ended` has space (_Room), where a filter and a sort would
-    copy the frame three times."""
-    mine = ended["case_id"].isin(changed).to_numpy()
+    """The ended visits with those of the changed cases (`mine`, a mask of `ended`) replaced
+    by `fresh`, in by_end order, and the room they are kept in. A step recorded live leaves
+    the case's earlier visits as they were and ends a visit after every other: the fresh ones
+    are then appended, in place when the room behind `ended` has space (_Room), where a
+    filter and a sort would copy the frame three times."""
     before = ended[mine]
     known = fresh["visit_id"].isin(before["visit_id"]).to_numpy()
     appended = by_end(fresh[~known])

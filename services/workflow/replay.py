@@ -447,9 +447,11 @@ def _unknown_names(fact: EventFact, shared: dict[NamesKey, dict[str, Any]]) -> d
     """Names the database has no account for, kept as the log wrote them (history imported
     into a new database names people who have no account yet). One value per pair of names,
     `shared` by the events naming it, so the value is turned into JSON once (`_converter`)."""
-    key = (_bare_name(fact.performer), _bare_name(fact.recorder))
-    if key == (None, None):
-        return None
+    performer, recorder = fact.performer, fact.recorder
+    if ((performer is None or performer.user_id is not None)
+            and (recorder is None or recorder.user_id is not None)):
+        return None  # both have accounts (or are not named): the common case, checked first
+    key = (_bare_name(performer), _bare_name(recorder))
     if key not in shared:
         shared[key] = {"names": {column: name for column, name
                                  in zip(("performer", "recorded_by"), key, strict=True)
@@ -617,9 +619,10 @@ def _converter(column_type: Any, dialect: Any,
     def remembered(value: Any) -> Any:
         if value is None:
             return convert(value)
-        if value not in instants:
-            instants[value] = convert(value)
-        return instants[value]
+        text = instants.get(value)
+        if text is None:
+            text = instants[value] = convert(value)
+        return text
 
     return remembered
 

@@ -55,6 +55,7 @@ from services.workflow.model import (
     Performer,
     Person,
     SopPlan,
+    StepKind,
     UnitSubmitted,
     VisitBegun,
     VisitEnded,
@@ -63,6 +64,8 @@ from services.workflow.model import (
 )
 
 EVENT_KINDS = ("start", *STEP_KINDS, "cancel")
+# A row's kind as the rules' own literal, by one look-up per row.
+_STEP_KIND: dict[str, StepKind] = {kind: kind for kind in STEP_KINDS}
 
 
 @value_object
@@ -419,7 +422,7 @@ def _apply(event: LogEvent, cases: dict[str, _CaseBuild], lookups: _Lookups, now
                                    by=recorder or performer)
         _collect(build, facts, event, role_id, lookups)
         return
-    kind = next((known for known in STEP_KINDS if known == event.kind), None)
+    kind = _STEP_KIND.get(event.kind)
     if kind is None:
         raise InvalidInput(f"jenis kejadian '{event.kind}' tidak dikenal.")
     if event.seq is None:
@@ -483,16 +486,16 @@ def _collect(build: _CaseBuild, facts: list[Fact], event: LogEvent, role_id: int
             build.visit_units += [{"_visit_ref": fact.ref, "unit_id": unit_id,
                                    "submitted_at": None, "_event_no": None}
                                   for unit_id in fact.unit_ids]
+        elif isinstance(fact, VisitEnded):
+            build.visits[fact.ref].update(ended_at=fact.at, outcome=fact.outcome,
+                                          performer_user_id=_user_id(fact.performer),
+                                          recorded_by_user_id=_user_id(fact.recorder))
         elif isinstance(fact, VisitBegun):
             build.visits[fact.ref]["begun_at"] = fact.at
         elif isinstance(fact, UnitSubmitted):
             for row in build.visit_units:
                 if row["_visit_ref"] == fact.ref and row["unit_id"] == fact.unit_id:
                     row["submitted_at"], row["_event_no"] = fact.at, fact.event_no
-        elif isinstance(fact, VisitEnded):
-            build.visits[fact.ref].update(ended_at=fact.at, outcome=fact.outcome,
-                                          performer_user_id=_user_id(fact.performer),
-                                          recorded_by_user_id=_user_id(fact.recorder))
         # CaseStarted and CaseEnded: read from the build when the case row is written.
 
 
@@ -618,7 +621,7 @@ def _converter(column_type: Any, dialect: Any,
 
     def remembered(value: Any) -> Any:
         if value is None:
-            return convert(value)
+            return None
         text = instants.get(value)
         if text is None:
             text = instants[value] = convert(value)
@@ -645,6 +648,8 @@ def _utc_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def utc_text(value: datetime | None) -> str | None:
         if value is None:
             return None
+        if value.tzinfo is UTC:  # as the log's rows are read: C's formatting, a third faster
+            return value.isoformat(" ", "microseconds")[:26]
         at = naive_utc(value)
         return _DATETIME_TEXT % (at.year, at.month, at.day, at.hour, at.minute, at.second,
                                  at.microsecond)

@@ -470,7 +470,9 @@ def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, requ
             "last_event_at": NOW.astimezone(wita)}
     events = [{"id": 70 + no, "case_id": 7, "event_no": no, "kind": "complete", "step_seq": 1,
                "visit_id": None, "unit_id": None, "occurred_at": NOW + timedelta(seconds=no),
-               "recorded_at": NOW, "performer_role_id": None, "performer_user_id": None,
+               # in UTC, as the log's rows are read (the conversion's own path for it)
+               "recorded_at": NOW.astimezone(UTC) + timedelta(microseconds=3),
+               "performer_role_id": None, "performer_user_id": None,
                "recorded_by_user_id": None, "note": note, "details": details}
               for no, note, details in ((1, None, None), (2, "catatan\nbaris 2", {"names": {
                   "performer": "Bu Ani"}}), (3, 'garis \\ miring, "kutip"\ttab \U0001F600'
@@ -530,6 +532,9 @@ def test_instants_are_written_by_sqlalchemys_own_conversion_when_they_differ() -
         fast = _utc_text(sqlalchemys)
         assert fast is not sqlalchemys
         assert fast(wib(2026, 3, 2, 8, 15)) == "2026-03-02 01:15:00.000000"
+        assert fast(wib(2026, 3, 2, 8, 15).astimezone(UTC)) == "2026-03-02 01:15:00.000000"
+        assert fast(datetime(2026, 3, 2, 1, 15, 0, 7, tzinfo=UTC)) == \
+            "2026-03-02 01:15:00.000007"
         assert fast(None) is None
 
 

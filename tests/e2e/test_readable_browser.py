@@ -21,6 +21,7 @@ from tests.conftest import CATALOG_DIR
 from tests.e2e.conftest import (
     Server,
     log_in_here,
+    screenshot,
     start_server,
     wait_for_app_run,
     wait_for_login_cookie,
@@ -172,4 +173,29 @@ def test_no_legend_over_an_axis_no_line_over_a_label_no_count_under_an_arrow(
         return glyphX - (box.right + width / 2);
     }).filter(gap => gap !== null)""")
     assert len(gaps) > 5 and min(gaps) > 0, gaps
+    page.context.close()
+
+
+def test_an_sops_completed_cases_show_when_their_expander_is_opened(
+        demo_server: tuple[Server, int], browser: Browser) -> None:
+    """Progres SOP draws an SOP's completed cases only once their expander is opened (closed,
+    they were a third of the page's time); a click opens it and the table is drawn there."""
+    server, _ = demo_server
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{server.url}/akun")
+    wait_for_app_run(page)
+    log_in_here(page, "kadis", DEMO_PASSWORD)
+    wait_for_login_cookie(page)
+    page.goto(f"{server.url}/progres?periode=2026")
+    wait_for_app_run(page)
+    inside = page.locator("[data-testid='stExpander'] [data-testid='stDataFrame']")
+    expect(page.locator("[data-testid='stExpander']").first).to_be_visible()
+    expect(inside).to_have_count(0)
+    page.get_by_text("Selesai dalam Tahun 2026: waktu tempuh dibanding rencana").first.click()
+    expect(inside).to_have_count(1)
+    expect(inside.first).to_be_visible()
+    wait_for_app_run(page)
+    assert not problems(page), problems(page)
+    screenshot(page, "progres-selesai-dibuka")
     page.context.close()

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from db.engine import make_engine, read_session, write_session
 from db.models import Case
 from services.accounts import load_actor
+from services.catalog.store import current_catalog
 from services.metrics import compute_metrics
 from services.periods import parse_period
 from services.workflow import engine as wf
@@ -110,6 +111,29 @@ def test_progress_and_queue_pages(demo_signed_in) -> None:
         assert set(table["Pelaksana"]) <= {"Pengadministrasi"}
     else:
         assert shown(own.success[0]) == "Tidak ada langkah yang tertunda."
+
+
+def test_the_completed_cases_are_drawn_only_when_their_expander_is_opened(
+        demo_signed_in, demo_database) -> None:
+    """Closed (as the page opens), an SOP's completed cases are not drawn at all: a year of
+    them was a third of the page's time. Opened, each SOP's table has a row for every case
+    its caption counts."""
+    progress = demo_signed_in("kadis", "progres", periode="2026")
+    closed = [expander.label for expander in progress.expander]
+    assert closed and set(closed) == {"Selesai dalam Tahun 2026: waktu tempuh dibanding rencana"}
+    assert not [frame for frame in progress.dataframe if "Waktu tempuh" in frame.value.columns]
+    counts = [int(caption.value.split(" · ")[1].split(" ")[0])
+              for caption in progress.main.caption if " selesai dalam Tahun 2026" in caption.value]
+    engine = make_engine(demo_database)
+    with read_session(engine) as session:
+        codes = [entry.sop.code for entry in current_catalog(session)]
+    engine.dispose()
+    for code in codes:
+        progress.session_state[f"selesai-{code}"] = True  # as a click on each one does
+    run_ok(progress)
+    opened = [len(frame.value) for frame in progress.dataframe
+              if "Waktu tempuh" in frame.value.columns]
+    assert opened == [count for count in counts if count] and len(opened) == len(closed)
 
 
 def test_empty_database_says_what_to_do(signed_in) -> None:

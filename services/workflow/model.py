@@ -495,8 +495,8 @@ class CaseState:
     def _decided(self, kind: EventKind, seq: int, at: datetime, visit_ref: int, *,
                  note: str | None, source: str | None) -> EventFact:
         event = self._event(kind, seq, at, visit_ref, note=note)
-        # Copied only when there is a source: replayed history has none (a tenth of a second
-        # per 100,000 decisions).
+        # Copied only when there is a source: replayed history has none, and a copy is 1.3 µs
+        # (0.15 s of the 114,000 decisions of a 1M-event log).
         return event if source is None else replace(event, source=source)
 
     def _submit(self, visit: OpenVisit, at: datetime, unit_id: int | None,

@@ -186,6 +186,18 @@ def log_in_here(page: Page, username: str, password: str) -> None:
     click(page, "Masuk")
 
 
+def open_signed_in(server: Server, browser: Browser, path: str, *, username: str,
+                   password: str) -> Page:
+    """A new page at `path` (a laptop's width), signed in there through the login form."""
+    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(f"{server.url}/{path}")
+    wait_for_app_run(page)
+    log_in_here(page, username, password)
+    wait_for_app_run(page)
+    return page
+
+
 def wait_for_login_cookie(page: Page) -> None:
     """The login cookie is written by a component after the login run; a new page load
     before it exists would show the login form."""

@@ -18,7 +18,7 @@ from tests.conftest import CATALOG_DIR
 from tests.e2e.conftest import (
     Server,
     click_grid_row,
-    log_in_here,
+    open_signed_in,
     screenshot,
     start_server,
     wait_for_app_run,
@@ -61,19 +61,10 @@ def click_point(page: Page, point: Locator) -> None:
     wait_for_app_run(page)
 
 
-def open_as_kadis(demo_server: Server, browser: Browser, path: str) -> Page:
-    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-    page.set_default_timeout(60_000)
-    page.goto(f"{demo_server.url}/{path}")
-    wait_for_app_run(page)
-    log_in_here(page, "kadis", DEMO_PASSWORD)
-    wait_for_app_run(page)
-    return page
-
-
 def test_a_tile_a_bar_and_a_heat_cell_open_as_many_rows_as_they_count(
         demo_server: Server, browser: Browser) -> None:
-    page = open_as_kadis(demo_server, browser, "dasbor?periode=2026")
+    page = open_signed_in(demo_server, browser, "dasbor?periode=2026", username="kadis",
+                          password=DEMO_PASSWORD)
     expect(page.get_by_role("heading", name="Dasbor Kepatuhan")).to_be_visible()
     overdue = page.locator("[data-testid='stMetric']").filter(has_text="Tugas terlambat")
     figure = int(overdue.locator("[data-testid='stMetricValue']").inner_text().replace(".", ""))

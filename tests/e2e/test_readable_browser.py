@@ -21,6 +21,7 @@ from tests.conftest import CATALOG_DIR
 from tests.e2e.conftest import (
     Server,
     log_in_here,
+    open_signed_in,
     screenshot,
     start_server,
     wait_for_app_run,
@@ -181,14 +182,8 @@ def test_an_sops_completed_cases_show_when_their_expander_is_opened(
     """Progres SOP draws an SOP's completed cases only once their expander is opened (closed,
     they were a third of the page's time); a click opens it and the table is drawn there."""
     server, _ = demo_server
-    page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-    page.set_default_timeout(60_000)
-    page.goto(f"{server.url}/akun")
-    wait_for_app_run(page)
-    log_in_here(page, "kadis", DEMO_PASSWORD)
-    wait_for_login_cookie(page)
-    page.goto(f"{server.url}/progres?periode=2026")
-    wait_for_app_run(page)
+    page = open_signed_in(server, browser, "progres?periode=2026", username="kadis",
+                          password=DEMO_PASSWORD)
     inside = page.locator("[data-testid='stExpander'] [data-testid='stDataFrame']")
     expect(page.locator("[data-testid='stExpander']").first).to_be_visible()
     expect(inside).to_have_count(0)

@@ -341,10 +341,10 @@ def test_a_batch_is_stored_while_the_replay_reads_on(org: Organisation, monkeypa
     line_read, seen_while_storing = threading.Event(), []
     store = replay_module._store
 
-    def store_waiting_for_line_4(session, builds, now) -> None:
+    def store_waiting_for_line_4(session, batch) -> None:
         if not seen_while_storing:
             seen_while_storing.append(line_read.wait(timeout=30))
-        store(session, builds, now)
+        store(session, batch)
 
     monkeypatch.setattr(replay_module, "_store", store_waiting_for_line_4)
     data = csv_bytes(*_cancelled_cases("C0", "C1"))
@@ -387,11 +387,11 @@ def test_a_plan_is_never_loaded_while_a_batch_is_being_stored(
     storing, line_read, loaded_while_storing = threading.Event(), threading.Event(), []
     flush, load_plan = replay_module._flush, replay_module.load_plan
 
-    def slow_flush(session, builds, now) -> int:
+    def slow_flush(session, batch) -> int:
         storing.set()
         line_read.wait(timeout=30)
         time.sleep(0.3)  # time for a plan read to overlap, were it not held back
-        stored = flush(session, builds, now)
+        stored = flush(session, batch)
         storing.clear()
         return stored
 

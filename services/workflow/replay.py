@@ -728,30 +728,30 @@ def _batch(builds: list[_CaseBuild], now: datetime, dialect: Any) -> _Batch:
     case_rows = [{**_case_row(build), "id": index} for index, build in enumerate(builds)]
     schedules = [{"case_id": index, "step_seq": seq, "due_at": due}
                  for index, build in enumerate(builds) for seq, due in build.schedule.items()]
-    visit_id: dict[tuple[str, int], int] = {}
     visit_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    unit_rows: list[dict[str, Any]] = []
     # The collected rows are completed in place: a batch is converted once, then dropped.
     for case_id, build in enumerate(builds):
+        visit_id: dict[int, int] = {}  # the case's visit ref -> the row's id in the batch
         for ref, row in build.visits.items():
-            visit_id[(build.ref, ref)] = row["id"] = len(visit_rows)
+            visit_id[ref] = row["id"] = len(visit_rows)
             row["case_id"] = case_id
             visit_rows.append(row)
-    event_id: dict[tuple[str, int], int] = {}
-    event_rows: list[dict[str, Any]] = []
-    for case_id, build in enumerate(builds):
         for row in build.events:
             ref = row["_visit_ref"]
-            event_id[(build.ref, row["event_no"])] = row["id"] = len(event_rows)
+            row["id"] = len(event_rows)
             row["case_id"], row["recorded_at"] = case_id, now
-            row["visit_id"] = visit_id[(build.ref, ref)] if ref is not None else None
+            row["visit_id"] = visit_id[ref] if ref is not None else None
             event_rows.append(row)
-    unit_rows = [
-        {"visit_id": visit_id[(build.ref, row["_visit_ref"])], "unit_id": row["unit_id"],
-         "submitted_at": row["submitted_at"],
-         "submitted_event_id": event_id[(build.ref, row["_event_no"])]
-         if row["_event_no"] is not None else None}
-        for build in builds for row in build.visit_units
-    ]
+        if build.visit_units:
+            event_id = {row["event_no"]: row["id"] for row in build.events}
+            unit_rows += [
+                {"visit_id": visit_id[row["_visit_ref"]], "unit_id": row["unit_id"],
+                 "submitted_at": row["submitted_at"],
+                 "submitted_event_id": event_id[row["_event_no"]]
+                 if row["_event_no"] is not None else None}
+                for row in build.visit_units]
     tables = [_table_values(table, rows, dialect, instants)
               for table, rows in ((Case, case_rows), (CaseSchedule, schedules),
                                   (Visit, visit_rows), (Event, event_rows),
@@ -783,7 +783,7 @@ def _case_row(build: _CaseBuild) -> dict[str, Any]:
     state = build.state
     ended_at = state.last_event_at if state.status != "active" else None
     cancel_reason = next((e["note"] for e in reversed(build.events) if e["kind"] == "cancel"),
-                         None)
+                         None) if state.status == "cancelled" else None
     return {
         "ref": build.ref, "sop_version_id": build.plan.version_id, "unit_id": build.unit_id,
         "title": build.title, "period_label": build.period_label,

@@ -72,6 +72,17 @@ def test_good_file_imports_cases_visits_and_attribution(org: Organisation) -> No
         assert step1.performer_user_id != step1.recorded_by_user_id  # recorded on behalf
 
 
+def test_a_cancelled_case_keeps_its_reason_and_an_ended_one_has_none(
+        org: Organisation) -> None:
+    """The reason is the cancel row's note, as the app's cancel form stores it."""
+    import_csv(org, csv_bytes(*_cancelled_cases("C0"), *GOOD))
+    with read_session(org.engine) as session:
+        cases = {ref: (status, reason) for ref, status, reason in session.execute(
+            select(Case.ref, Case.status, Case.cancel_reason))}
+    assert cases.pop("C0") == ("cancelled", "Dibatalkan")
+    assert cases and all(reason is None for _, reason in cases.values())
+
+
 @pytest.mark.parametrize(
     ("rows", "line", "reason"),
     [

@@ -24,12 +24,14 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 import streamlit as st
 import streamlit.components.v1 as components
 import streamlit_authenticator as stauth
 from sqlalchemy import Engine
+from streamlit_authenticator.models import cookie_model as _library_cookie_model
 
 from db.engine import read_session, write_session
 from services import sessions
@@ -59,6 +61,31 @@ _NOTICE = "pantau_sign_in_notice"
 # sets and a lifetime of zero, and a key of its own that signs nothing.
 _LIBRARY_COOKIE = "pantau_sop_form"
 _LIBRARY_KEY = secrets.token_urlsafe(48)
+
+
+class _NoCookieManager:
+    """What streamlit-authenticator gets instead of extra_streamlit_components' CookieManager,
+    which only served the library's cookie (switched off above). That one is a component
+    that reads the browser's cookies and answers with them: its answer started a second run
+    a second or so after the login page opened, and a "Masuk" click sent while that run
+    started was lost (the run carrying the click was interrupted by the answer's run, which
+    carries none): the form stayed filled, with no message. Nothing here draws anything."""
+
+    def __init__(self, key: str = "init") -> None:
+        self.cookies: dict[str, str] = {}
+
+    def get(self, cookie: str) -> None:
+        return None
+
+    def set(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the library's cookie is switched off (cookie_expiry_days=0)")
+
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the library's logout, which the app does not use, deletes its cookie
+
+
+# The library creates its cookie manager in CookieModel.__init__ through this module name.
+_library_cookie_model.stx = SimpleNamespace(CookieManager=_NoCookieManager)
 
 _cookie_component = components.declare_component(
     "pantau_cookie", path=str(Path(__file__).parent / "cookie_writer"))

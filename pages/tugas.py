@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import streamlit as st
 
 from db.engine import read_session
-from services.catalog.store import current_catalog
 from services.formatting import age_against_target, format_wib
-from services.tasks import tasks_for
+from services.tasks import my_items, tasks_of
+from ui.data import running_state
 from ui.format import SLA, sla_label
 from ui.messages import show_flash
 from ui.routing import require_app
@@ -23,33 +21,35 @@ require_app()
 actor = current_actor()
 show_flash()
 st.title("Tugas Saya")
-with read_session(engine()) as session:
-    tasks = tasks_for(session, actor=actor)
-    sop_names = {entry.sop.code: entry.sop.name for entry in current_catalog(session)}
+state = running_state()
+items = my_items(state.items, actor=actor)
 if actor.may_record_for_others:
     st.caption("Sebagai pencatat, Anda melihat semua langkah yang sedang berjalan dan dapat "
                "mencatatnya atas nama pelaksananya.")
 else:
     st.caption(f"Langkah yang menunggu peran Anda: {', '.join(sorted(actor.roles))}.")
 
-if not tasks:
+if items.empty:
     st.success("Tidak ada langkah yang menunggu Anda.", icon=":material/task_alt:")
     st.page_link("pages/mulai.py", label="Mulai kasus baru", icon=":material/add_circle:")
     st.stop()
 
-counts = Counter(task.item.sla_state for task in tasks)
-for column, state in zip(st.columns(len(SLA)), SLA, strict=True):
-    column.metric(sla_label(state), counts.get(state, 0))
+counts = items["sla_state"].astype(str).value_counts()
+for column, sla_state in zip(st.columns(len(SLA)), SLA, strict=True):
+    column.metric(sla_label(sla_state), int(counts.get(sla_state, 0)))
 
 states = st.multiselect("Tampilkan", list(SLA), default=list(SLA), format_func=sla_label,
                         placeholder="Pilih keadaan tugas")
-sops = sorted({task.item.sop_code for task in tasks})
+sop_names = {code: sop.name for code, sop in state.catalog.items()}
+sops = sorted(items["sop_code"].astype(str).unique())
 chosen_sops = st.multiselect("SOP", sops, default=sops, format_func=lambda c: sop_names.get(c, c),
                              placeholder="Pilih SOP")
-shown = [t for t in tasks if t.item.sla_state in states and t.item.sop_code in chosen_sops]
+shown = items[items["sla_state"].isin(states) & items["sop_code"].isin(chosen_sops)]
 st.caption(f"{len(shown)} tugas" + (f"; {SHOWN} teratas ditampilkan" if len(shown) > SHOWN else ""))
+with read_session(engine()) as session:
+    tasks = tasks_of(session, items=shown.head(SHOWN), catalog=state.catalog)
 
-for task in shown[:SHOWN]:
+for task in tasks:
     item = task.item
     with st.container(border=True):
         left, right = st.columns([5, 1], vertical_alignment="center")

@@ -36,7 +36,7 @@ Definitions (every page, report and the command line select and group these):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
@@ -1097,17 +1097,23 @@ def metrics_of(state: Snapshot, *, period: Period | None = None,
             ))
         sops.append(SopMetrics(code=code, name=sop.name, totals=sop_totals[code],
                                steps=tuple(steps)))
-    refs = case_refs or {}
-    units = unit_names or {}
-    items = state.items
+    pending = pending_items(state.items, catalog=state.catalog, case_refs=case_refs or {},
+                            unit_names=unit_names or {})
+    return Metrics(as_of=state.as_of, period=period, totals=totals(state, period, measured=ended),
+                   sops=tuple(sops), pending=pending, state=state)
+
+
+def pending_items(items: pd.DataFrame, *, catalog: Catalog, case_refs: Mapping[int, str],
+                  unit_names: Mapping[int, str]) -> tuple[PendingItem, ...]:
+    """These rows of Snapshot.items as PendingItems, in their order."""
     available = pd.to_datetime(items["available_ns"], utc=True)
-    pending = tuple(
+    return tuple(
         PendingItem(
-            case_id=refs.get(int(case_pk), str(int(case_pk))), case_pk=int(case_pk),
+            case_id=case_refs.get(int(case_pk), str(int(case_pk))), case_pk=int(case_pk),
             visit_id=int(visit_id), sop_code=str(code), seq=int(seq),
-            label=state.catalog[str(code)].labels.get(int(seq), str(seq))
-            if str(code) in state.catalog else str(seq),
-            role=str(role), unit=units.get(int(unit_id)) if multi else None,
+            label=catalog[str(code)].labels.get(int(seq), str(seq))
+            if str(code) in catalog else str(seq),
+            role=str(role), unit=unit_names.get(int(unit_id)) if multi else None,
             available_at=at.to_pydatetime(), age_minutes=round(float(age), 2),
             target_minutes=None if np.isnan(target) else round(float(target), 2),
             sla_state=str(sla),
@@ -1117,8 +1123,6 @@ def metrics_of(state: Snapshot, *, period: Period | None = None,
             items["unit_id"], items["multi_unit"], available, items["duration"],
             items["target"], items["sla_state"], strict=True)
     )
-    return Metrics(as_of=state.as_of, period=period, totals=totals(state, period, measured=ended),
-                   sops=tuple(sops), pending=pending, state=state)
 
 
 def case_refs(session: Session, case_ids: Sequence[int]) -> dict[int, str]:

@@ -11,7 +11,17 @@ from sqlalchemy.orm import Session
 
 from db.models import Case, Step, Visit
 from services.accounts import Actor
-from services.metrics import PendingItem, held_by, pending_now
+from services.metrics import (
+    Catalog,
+    PendingItem,
+    case_refs,
+    held_by,
+    pending_items,
+    read_history,
+    resolve_as_of,
+    snapshot,
+    unit_names,
+)
 
 
 @dataclass(frozen=True)
@@ -30,23 +40,38 @@ def on_my_list(items: pd.DataFrame, *, actor: Actor) -> pd.Series:
     return held_by(items, roles=sorted(actor.roles), unit_id=actor.unit_id)
 
 
+def my_items(items: pd.DataFrame, *, actor: Actor) -> pd.DataFrame:
+    """This user's tasks (`on_my_list`) among the pending items, in their order: overdue
+    and oldest first. One per item, as counted everywhere (a multi-unit step is one per
+    unit)."""
+    return items[on_my_list(items, actor=actor)]
+
+
 def overdue_count(items: pd.DataFrame, *, actor: Actor) -> int:
     """How many of this user's tasks are overdue (the sidebar's badge)."""
     return int((on_my_list(items, actor=actor) & (items["sla_state"] == "overdue")).sum())
 
 
-def tasks_for(session: Session, *, actor: Actor, as_of: datetime | None = None) -> list[Task]:
-    """The pending items this user may act on (`on_my_list`), overdue and oldest first. One
-    task per item, as counted everywhere (a multi-unit step is one per unit)."""
-    pending = pending_now(session, as_of=as_of)
-    mine = on_my_list(pending.state.items, actor=actor)
-    items = tuple(item for item, keep in zip(pending.pending, mine, strict=True) if keep)
-    if not items:
+def tasks_of(session: Session, *, items: pd.DataFrame, catalog: Catalog) -> list[Task]:
+    """These pending items (rows of Snapshot.items, as many as a page shows) as tasks: their
+    cases' references, titles and open steps' activities read for them alone. A large
+    agency has tens of thousands of items running; a page builds its sixty."""
+    if items.empty:
         return []
+    case_ids = [int(case_id) for case_id in items["case_id"].unique()]
+    pending = pending_items(items, catalog=catalog, case_refs=case_refs(session, case_ids),
+                            unit_names=unit_names(session))
     details = {case_id: (title, activity) for case_id, title, activity in session.execute(
         select(Case.id, Case.title, Step.activity)
         .join(Visit, (Visit.case_id == Case.id) & Visit.ended_at.is_(None))
         .join(Step, Visit.step_id == Step.id)
-        .where(Case.id.in_({item.case_pk for item in items})))}
+        .where(Case.id.in_(case_ids)))}
     return [Task(item=item, title=details[item.case_pk][0], activity=details[item.case_pk][1])
-            for item in items]
+            for item in pending]
+
+
+def tasks_for(session: Session, *, actor: Actor, as_of: datetime | None = None) -> list[Task]:
+    """Every task of this user at `as_of` (default now), reading only what is running."""
+    state = snapshot(read_history(session, running_only=True),
+                     as_of=resolve_as_of(session, as_of))
+    return tasks_of(session, items=my_items(state.items, actor=actor), catalog=state.catalog)

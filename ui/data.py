@@ -104,6 +104,14 @@ def _items_at(url: str, version: tuple[Any, ...], minute: datetime) -> pd.DataFr
     return snapshot(_running(url, version), as_of=minute).items
 
 
+def running_state() -> Snapshot:
+    """What is running now (the pending items, their ages and SLA states), from what this
+    process keeps per data version (`_running`): Tugas Saya's page, every run."""
+    with read_session(engine()) as session:
+        version = data_version(session)
+    return snapshot(_running(database_url(), version), as_of=utcnow())
+
+
 def my_overdue_count(actor: Actor) -> int:
     """The user's overdue tasks now, for the sidebar on every page run. Only what is running
     is read (once per data version, not the whole history a dashboard needs), and its state

@@ -321,6 +321,29 @@ def test_my_tasks_show_the_steps_waiting_for_my_role(signed_in, app_database) ->
     assert len(markdown_with(fungsional, "Langkah")) == 2
 
 
+def test_my_tasks_count_every_task_and_build_only_the_ones_shown(
+        signed_in, app_database, monkeypatch) -> None:
+    """Sixty tasks are drawn, the counts and the caption cover them all; only the sixty are
+    built into tasks (their titles and activities read), however many are running."""
+    import services.tasks
+
+    for number in range(62):
+        started_case(app_database, sop="e-kinerja", title=f"Laporan Bulan {number:02d}")
+    built, pending_items = [], services.tasks.pending_items
+
+    def counted(items, **kwargs):
+        built.append(len(items))
+        return pending_items(items, **kwargs)
+
+    monkeypatch.setattr(services.tasks, "pending_items", counted)
+    app = signed_in("kadis", "tugas")
+    assert "62 tugas; 60 teratas ditampilkan" in [shown(c) for c in app.main.caption]
+    assert sum(int(metric.value) for metric in app.metric) == 62
+    cards = markdown_with(app, "Langkah 1: Menerima surat dari Sekda")
+    assert len(cards) == 60 and all("Laporan Bulan" in card for card in cards)
+    assert built == [60]
+
+
 def test_nothing_pending_says_so(signed_in) -> None:
     app = signed_in("monev")
     assert shown(app.success[0]) == "Tidak ada langkah yang menunggu Anda."

@@ -42,9 +42,9 @@ st.caption(f"{chosen.period.label} · kasus berjalan {as_of_caption(state, chose
 for code in chosen.sop_codes or list(catalog):
     sop = entries[code]
     running = dashboards.active_cases(state, code=code)
-    done = dashboards.completed_cases(state, code=code, period=chosen.period)
+    done_count = dashboards.completed_count(state, code=code, period=chosen.period)
     st.subheader(markdown_escape(sop.name))
-    st.caption(f"{len(running)} kasus berjalan · {len(done)} selesai dalam "
+    st.caption(f"{len(running)} kasus berjalan · {done_count} selesai dalam "
                f"{chosen.period.label}")
     if len(running):
         with read_session(engine()) as session:
@@ -66,12 +66,13 @@ for code in chosen.sop_codes or list(catalog):
                     links=[f"kasus={int(case_id)}" for case_id in running["case_id"]],
                     column_config={"Kemajuan": st.column_config.ProgressColumn(
                         format="%.0f%%", min_value=0, max_value=100)})
-    # The completed cases are drawn only while their expander is open: a year's tables of
-    # them, drawn closed, took a third of the page's time (docs/metrics.md).
+    # The completed cases are built and drawn only while their expander is open: a year's
+    # tables of them, drawn closed, took a third of the page's time (docs/metrics.md).
     finished = st.expander(f"Selesai dalam {chosen.period.label}: waktu tempuh dibanding "
                            "rencana", key=f"selesai-{code}", on_change="rerun") \
-        if len(done) else None
+        if done_count else None
     if finished is not None and finished.open:
+        done = dashboards.completed_cases(state, code=code, period=chosen.period)
         with read_session(engine()) as session:
             titles = case_titles(session, case_ids=[int(c) for c in done["case_id"]])
         with finished:
@@ -83,5 +84,5 @@ for code in chosen.sop_codes or list(catalog):
                     lambda ratio: f"{format_number(ratio, digits=2)}×"),
                 "Pengembalian": done["returns"],
             }), empty="", hide_index=True, width="stretch")
-    if not len(running) and not len(done):
+    if not len(running) and not done_count:
         st.caption("Tidak ada kasus berjalan atau selesai dalam periode ini.")

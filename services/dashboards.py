@@ -293,6 +293,14 @@ def active_cases(state: Snapshot, *, code: str) -> pd.DataFrame:
     }).sort_values("progress", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def completed_count(state: Snapshot, *, code: str, period: PeriodChoice) -> int:
+    """How many cases of the SOP completed in the period: the rows of `completed_cases`,
+    without its per-case figures (which read every ended visit: 0.1-0.2 s an SOP at ten
+    million events)."""
+    done = completed_in(state, period.bounds())
+    return int((done["sop_code"] == code).sum())
+
+
 def completed_cases(state: Snapshot, *, code: str, period: PeriodChoice) -> pd.DataFrame:
     """Cases completed in the period: lead time against the sum of the targets on their path
     without returns (the first pass of every step)."""

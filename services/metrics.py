@@ -1158,13 +1158,11 @@ def period_metrics(session: Session, *, period: PeriodChoice, now: datetime,
                            history=history)
 
 
-def pending_now(session: Session, *, as_of: datetime | None = None) -> Metrics:
-    """The pending items at as_of (default now), reading only what is running."""
-    as_of = resolve_as_of(session, as_of)
-    history = read_history(session, running_only=True)
-    state = snapshot(history, as_of=as_of)
-    return metrics_of(state, case_refs=case_refs(session, state.items["case_id"].unique()),
-                      unit_names=unit_names(session))
+def pending_state(session: Session, *, as_of: datetime | None = None) -> Snapshot:
+    """The state at as_of (default now) of what is running (its pending items), reading
+    only that."""
+    return snapshot(read_history(session, running_only=True),
+                    as_of=resolve_as_of(session, as_of))
 
 
 # --- the JSON document ---------------------------------------------------------------------------

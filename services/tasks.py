@@ -17,9 +17,7 @@ from services.metrics import (
     case_refs,
     held_by,
     pending_items,
-    read_history,
-    resolve_as_of,
-    snapshot,
+    pending_state,
     unit_names,
 )
 
@@ -72,6 +70,5 @@ def tasks_of(session: Session, *, items: pd.DataFrame, catalog: Catalog) -> list
 
 def tasks_for(session: Session, *, actor: Actor, as_of: datetime | None = None) -> list[Task]:
     """Every task of this user at `as_of` (default now), reading only what is running."""
-    state = snapshot(read_history(session, running_only=True),
-                     as_of=resolve_as_of(session, as_of))
+    state = pending_state(session, as_of=as_of)
     return tasks_of(session, items=my_items(state.items, actor=actor), catalog=state.catalog)

@@ -16,7 +16,7 @@ from db.engine import read_session, write_session
 from db.models import NotificationSent, User
 from services.accounts import create_user, set_own_email, update_user
 from services.errors import InvalidInput, PermissionDenied
-from services.metrics import compute_metrics, metrics_json, pending_now
+from services.metrics import compute_metrics, metrics_json, pending_state
 from services.notify import set_email_opt_out
 from services.tasks import overdue_count, tasks_for
 from tests.mailserver import MailServer, free_port, self_signed_certificate, smtp_server
@@ -354,8 +354,8 @@ def test_tugas_saya_lists_the_most_urgent_first_and_the_badge_counts_its_overdue
         ]
         assert [t.item.case_id for t in tasks_for(session, actor=kadis, as_of=AS_OF)] == [
             "F", "E"]
-        items_then = pending_now(session, as_of=AS_OF).state.items
-        items_later = pending_now(session, as_of=LATER_SAME_DAY).state.items
+        items_then = pending_state(session, as_of=AS_OF).items
+        items_later = pending_state(session, as_of=LATER_SAME_DAY).items
     assert overdue_count(items_then, actor=kadis) == 0
     assert overdue_count(items_later, actor=kadis) == 2
     assert overdue_count(items_then, actor=fungsional) == 3

@@ -44,8 +44,8 @@ for code in chosen.sop_codes or list(catalog):
     running = dashboards.active_cases(state, code=code)
     done_count = dashboards.completed_count(state, code=code, period=chosen.period)
     st.subheader(markdown_escape(sop.name))
-    st.caption(f"{len(running)} kasus berjalan · {done_count} selesai dalam "
-               f"{chosen.period.label}")
+    st.caption(f"{format_number(len(running))} kasus berjalan · {format_number(done_count)} "
+               f"selesai dalam {chosen.period.label}")
     if len(running):
         with read_session(engine()) as session:
             titles = case_titles(session, case_ids=[int(c) for c in running["case_id"]])

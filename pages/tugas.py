@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from db.engine import read_session
-from services.formatting import age_against_target, format_wib
+from services.formatting import age_against_target, format_number, format_wib
 from services.tasks import my_items, tasks_of
 from ui.data import running_state
 from ui.format import SLA, sla_label
@@ -36,7 +36,7 @@ if items.empty:
 
 counts = items["sla_state"].astype(str).value_counts()
 for column, sla_state in zip(st.columns(len(SLA)), SLA, strict=True):
-    column.metric(sla_label(sla_state), int(counts.get(sla_state, 0)))
+    column.metric(sla_label(sla_state), format_number(counts.get(sla_state, 0)))
 
 states = st.multiselect("Tampilkan", list(SLA), default=list(SLA), format_func=sla_label,
                         placeholder="Pilih keadaan tugas")
@@ -45,7 +45,8 @@ sops = sorted(items["sop_code"].astype(str).unique())
 chosen_sops = st.multiselect("SOP", sops, default=sops, format_func=lambda c: sop_names.get(c, c),
                              placeholder="Pilih SOP")
 shown = items[items["sla_state"].isin(states) & items["sop_code"].isin(chosen_sops)]
-st.caption(f"{len(shown)} tugas" + (f"; {SHOWN} teratas ditampilkan" if len(shown) > SHOWN else ""))
+st.caption(f"{format_number(len(shown))} tugas"
+           + (f"; {SHOWN} teratas ditampilkan" if len(shown) > SHOWN else ""))
 with read_session(engine()) as session:
     tasks = tasks_of(session, items=shown.head(SHOWN), catalog=state.catalog)
 

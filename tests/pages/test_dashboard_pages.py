@@ -132,7 +132,7 @@ def test_the_completed_cases_are_drawn_only_when_their_expander_is_opened(
     closed = [expander.label for expander in progress.expander]
     assert closed and set(closed) == {"Selesai dalam Tahun 2026: waktu tempuh dibanding rencana"}
     assert not [frame for frame in progress.dataframe if "Waktu tempuh" in frame.value.columns]
-    counts = [int(caption.value.split(" · ")[1].split(" ")[0])
+    counts = [int(caption.value.split(" · ")[1].split(" ")[0].replace(".", ""))
               for caption in progress.main.caption if " selesai dalam Tahun 2026" in caption.value]
     engine = make_engine(demo_database)
     with read_session(engine) as session:
@@ -145,6 +145,15 @@ def test_the_completed_cases_are_drawn_only_when_their_expander_is_opened(
               if "Waktu tempuh" in frame.value.columns]
     assert opened == [count for count in counts if count] and len(opened) == len(closed)
     assert len(built) == len(opened)
+
+
+def test_progress_counts_read_as_indonesian_numbers(demo_signed_in, monkeypatch) -> None:
+    from services import dashboards
+
+    monkeypatch.setattr(dashboards, "completed_count", lambda state, *, code, period: 1234)
+    progress = demo_signed_in("kadis", "progres", periode="2026")
+    captions = [c.value for c in progress.main.caption if "selesai dalam Tahun 2026" in c.value]
+    assert captions and all(" · 1.234 selesai dalam Tahun 2026" in c for c in captions)
 
 
 def test_empty_database_says_what_to_do(signed_in) -> None:

@@ -344,6 +344,22 @@ def test_my_tasks_count_every_task_and_build_only_the_ones_shown(
     assert built == [60]
 
 
+def test_my_tasks_counts_read_as_indonesian_numbers(signed_in, app_database,
+                                                    monkeypatch) -> None:
+    """A large agency's counts: "1.234 tugas", not "1234 tugas"."""
+    import pandas as pd
+
+    import services.tasks
+
+    started_case(app_database, sop="e-kinerja", title="Laporan Bulan Ini")
+    my_items = services.tasks.my_items
+    monkeypatch.setattr(services.tasks, "my_items", lambda items, *, actor: pd.concat(
+        [my_items(items, actor=actor)] * 1234, ignore_index=True))
+    app = signed_in("kadis", "tugas")
+    assert "1.234 tugas; 60 teratas ditampilkan" in [shown(c) for c in app.main.caption]
+    assert "1.234" in [metric.value for metric in app.metric]
+
+
 def test_nothing_pending_says_so(signed_in) -> None:
     app = signed_in("monev")
     assert shown(app.success[0]) == "Tidak ada langkah yang menunggu Anda."

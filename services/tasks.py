@@ -14,7 +14,6 @@ from services.accounts import Actor
 from services.metrics import (
     Catalog,
     PendingItem,
-    case_refs,
     held_by,
     pending_items,
     pending_state,
@@ -56,15 +55,17 @@ def tasks_of(session: Session, *, items: pd.DataFrame, catalog: Catalog) -> list
     agency has tens of thousands of items running; a page builds its sixty."""
     if items.empty:
         return []
-    case_ids = [int(case_id) for case_id in items["case_id"].unique()]
-    pending = pending_items(items, catalog=catalog, case_refs=case_refs(session, case_ids),
+    # One read of the cases gives their references for the items and the task's details.
+    details = {case_id: (ref, title, activity) for case_id, ref, title, activity
+               in session.execute(
+                   select(Case.id, Case.ref, Case.title, Step.activity)
+                   .join(Visit, (Visit.case_id == Case.id) & Visit.ended_at.is_(None))
+                   .join(Step, Visit.step_id == Step.id)
+                   .where(Case.id.in_([int(case_id) for case_id in items["case_id"].unique()])))}
+    pending = pending_items(items, catalog=catalog,
+                            case_refs={case_id: ref for case_id, (ref, _, _) in details.items()},
                             unit_names=unit_names(session))
-    details = {case_id: (title, activity) for case_id, title, activity in session.execute(
-        select(Case.id, Case.title, Step.activity)
-        .join(Visit, (Visit.case_id == Case.id) & Visit.ended_at.is_(None))
-        .join(Step, Visit.step_id == Step.id)
-        .where(Case.id.in_(case_ids)))}
-    return [Task(item=item, title=details[item.case_pk][0], activity=details[item.case_pk][1])
+    return [Task(item=item, title=details[item.case_pk][1], activity=details[item.case_pk][2])
             for item in pending]
 
 

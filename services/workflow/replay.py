@@ -10,6 +10,7 @@ cases still running, not by the size of the log.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import re
 import sqlite3
@@ -21,12 +22,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, func, select, text
+from sqlalchemy import JSON, Table, func, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from db.bulk_references import WrittenRows, check_references, suspend_reference_triggers
 from db.engine import driver_connection
 from db.models import (
     Base,
@@ -253,6 +256,7 @@ class _BatchWriter:
         self.dialect = session.get_bind().dialect
         self.session_lock = threading.Lock()
         self.stored_cases = 0
+        self.reserved: dict[type[Base], tuple[int, int]] = {}  # first and last id
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pantau-replay")
         self._pending: Future[int] | None = None
 
@@ -277,27 +281,61 @@ class _BatchWriter:
 
     def _flush(self, batch: _Batch) -> int:
         with self.session_lock:
-            return _flush(self.session, batch)
+            ids = _flush(self.session, batch)
+        for table, reserved in ids.items():
+            if reserved:
+                first, last = self.reserved.get(table, (reserved[0], reserved[-1]))
+                self.reserved[table] = (min(first, reserved[0]), max(last, reserved[-1]))
+        return len(batch.refs)
+
+    def written_rows(self) -> dict[Table, WrittenRows]:
+        """Where the stored rows lie, table by table (db.bulk_references)."""
+        return {cast(Table, table.__table__): WrittenRows(key, *self.reserved[source])
+                for table, (key, source) in _ROWS_BY_RESERVED_IDS.items()
+                if source in self.reserved}
+
+
+# The tables a batch writes, each with the column that places its rows among the ids the
+# import reserved: the row's own id, or its case's or visit's.
+_ROWS_BY_RESERVED_IDS: dict[type[Base], tuple[str, type[Base]]] = {
+    Case: ("id", Case), CaseSchedule: ("case_id", Case), Visit: ("id", Visit),
+    Event: ("id", Event), VisitUnit: ("visit_id", Visit)}
 
 
 def _replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: datetime,
             named_units: Mapping[str, int], named_sops: Iterable[tuple[str, int | None]],
             progress: Callable[[int], None] | None) -> ReplayResult:
     _create_named_units(session, named_units, actor=actor, now=now)
+    checked_in_bulk = suspend_reference_triggers(session.connection())
     writer = _BatchWriter(session, now)
     try:
-        lookups = _Lookups(session, session_lock=writer.session_lock)
-        lookups.read_plans(named_sops)
-        count = _replay_into(writer, events=events, now=now, progress=progress,
-                             lookups=lookups)
+        try:
+            lookups = _Lookups(session, session_lock=writer.session_lock)
+            lookups.read_plans(named_sops)
+            count = _replay_into(writer, events=events, now=now, progress=progress,
+                                 lookups=lookups)
+        except BaseException:
+            # The batch being stored comes from earlier lines: its error is the one a replay
+            # storing each batch before reading on would have raised, so it is raised first.
+            writer.wait()
+            raise
+        finally:
+            writer.close()
     except BaseException:
-        # The batch being stored comes from earlier lines: its error is the one a replay
-        # storing each batch before reading on would have raised, so it is raised first.
-        writer.wait()
+        if checked_in_bulk:
+            _resume_reference_triggers(session)
         raise
-    finally:
-        writer.close()
+    if checked_in_bulk:
+        check_references(session.connection(), writer.written_rows())
     return ReplayResult(cases=writer.stored_cases, events=count)
+
+
+def _resume_reference_triggers(session: Session) -> None:
+    """After a failed replay, should its caller go on in the transaction instead of
+    rolling it back as it must; an aborted transaction refuses this, and its rollback
+    resets the setting anyway."""
+    with contextlib.suppress(DBAPIError):
+        session.execute(text("SET LOCAL session_replication_role = origin"))
 
 
 def _replay_into(writer: _BatchWriter, *, events: Iterable[LogEvent], now: datetime,
@@ -338,13 +376,12 @@ def _replay_into(writer: _BatchWriter, *, events: Iterable[LogEvent], now: datet
     return count
 
 
-def _flush(session: Session, batch: _Batch) -> int:
+def _flush(session: Session, batch: _Batch) -> dict[type[Base], list[int]]:
     existing = _existing_refs(session, batch.refs)
     if existing:
         line = batch.first_lines[batch.refs.index(existing[0])]
         raise LogRejected(line, f"kasus '{existing[0]}' sudah ada di basis data.")
-    _store(session, batch)
-    return len(batch.refs)
+    return _store(session, batch)
 
 
 def _create_named_units(session: Session, named: Mapping[str, int], *, actor: Actor,
@@ -762,8 +799,9 @@ def _batch(builds: list[_CaseBuild], now: datetime, dialect: Any) -> _Batch:
                   tables=[values for values in tables if values is not None])
 
 
-def _store(session: Session, batch: _Batch) -> None:
-    """The batch's rows given their ids from the database (`reserve_ids`), then written."""
+def _store(session: Session, batch: _Batch) -> dict[type[Base], list[int]]:
+    """The batch's rows given their ids from the database (`reserve_ids`), then written;
+    returns the ids, by table."""
     ids: dict[type[Base], list[int]] = {table: reserve_ids(session, table, count)
                                         for table, count in batch.counts.items()}
     connection = session.connection()
@@ -777,6 +815,7 @@ def _store(session: Session, batch: _Batch) -> None:
                 if row[index] is not None:
                     row[index] = real[row[index]]
         _write_values(connection, values)
+    return ids
 
 
 def _case_row(build: _CaseBuild) -> dict[str, Any]:

@@ -352,10 +352,10 @@ def test_a_batch_is_stored_while_the_replay_reads_on(org: Organisation, monkeypa
     line_read, seen_while_storing = threading.Event(), []
     store = replay_module._store
 
-    def store_waiting_for_line_4(session, batch) -> None:
+    def store_waiting_for_line_4(session, batch):
         if not seen_while_storing:
             seen_while_storing.append(line_read.wait(timeout=30))
-        store(session, batch)
+        return store(session, batch)
 
     monkeypatch.setattr(replay_module, "_store", store_waiting_for_line_4)
     data = csv_bytes(*_cancelled_cases("C0", "C1"))

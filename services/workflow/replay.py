@@ -15,7 +15,7 @@ import gc
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -376,7 +376,7 @@ def _replay_into(writer: _BatchWriter, *, events: Iterable[LogEvent], now: datet
     return count
 
 
-def _flush(session: Session, batch: _Batch) -> dict[type[Base], list[int]]:
+def _flush(session: Session, batch: _Batch) -> dict[type[Base], Sequence[int]]:
     existing = _existing_refs(session, batch.refs)
     if existing:
         line = batch.first_lines[batch.refs.index(existing[0])]
@@ -541,8 +541,8 @@ def _collect(build: _CaseBuild, facts: list[Fact], event: LogEvent, role_id: int
         # CaseStarted and CaseEnded: read from the build when the case row is written.
 
 
-def reserve_ids(session: Session, table: type[Case | Visit | Event], count: int) -> list[int]:
-    """`count` fresh primary keys for a bulk insert without RETURNING.
+def reserve_ids(session: Session, table: type[Case | Visit | Event], count: int) -> Sequence[int]:
+    """`count` fresh primary keys for a bulk insert without RETURNING, in increasing order.
 
     PostgreSQL hands them out from the table's sequence (safe beside concurrent writers);
     SQLite write sessions hold the database lock from BEGIN, so MAX(id) + 1 onwards is free.
@@ -551,11 +551,26 @@ def reserve_ids(session: Session, table: type[Case | Visit | Event], count: int)
         return []
     name = table.__tablename__
     if session.get_bind().dialect.name == "postgresql":
-        return list(session.scalars(text(
-            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) "
-            "FROM generate_series(1, :count)"), {"count": count}))
+        return _reserve_from_sequence(session, name, count)
     first = (session.scalar(select(func.max(table.id))) or 0) + 1
-    return list(range(first, first + count))
+    return range(first, first + count)
+
+
+def _reserve_from_sequence(session: Session, table: str, count: int) -> Sequence[int]:
+    """The sequence's name is looked up once: `nextval(pg_get_serial_sequence(...))` looked
+    it up again for every id, three times the cost of nextval itself. When no other writer
+    took a value meanwhile, as in most batches, the ids are one run, sent as its two ends
+    rather than as a million rows (12.6 s of the writer's 35 s in a 1M-event import on the
+    fourteenth machine, before both changes)."""
+    sequence = session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"),
+                              {"table": table})
+    first, last, scattered = session.execute(text(
+        "SELECT min(id), max(id), CASE WHEN max(id) - min(id) + 1 = count(*) THEN NULL "
+        "ELSE array_agg(id ORDER BY id) END "
+        "FROM (SELECT nextval(CAST(:sequence AS regclass)) AS id "
+        "FROM generate_series(1, :count)) AS reserved"),
+        {"sequence": sequence, "count": count}).one()
+    return range(first, last + 1) if scattered is None else scattered
 
 
 def _insert(session: Session, table: type[Base], rows: list[dict[str, Any]],
@@ -799,10 +814,10 @@ def _batch(builds: list[_CaseBuild], now: datetime, dialect: Any) -> _Batch:
                   tables=[values for values in tables if values is not None])
 
 
-def _store(session: Session, batch: _Batch) -> dict[type[Base], list[int]]:
+def _store(session: Session, batch: _Batch) -> dict[type[Base], Sequence[int]]:
     """The batch's rows given their ids from the database (`reserve_ids`), then written;
     returns the ids, by table."""
-    ids: dict[type[Base], list[int]] = {table: reserve_ids(session, table, count)
+    ids: dict[type[Base], Sequence[int]] = {table: reserve_ids(session, table, count)
                                         for table, count in batch.counts.items()}
     connection = session.connection()
     for values in batch.tables:

@@ -17,7 +17,6 @@ from db.engine import make_engine, read_session, write_session
 from db.models import Case, Unit, Visit
 from services.accounts import SYSTEM
 from services.eventlog import import_event_csv
-from tests.conftest import PostgresDatabases
 from tests.db.test_eventlog import GOOD, csv_bytes, event_count
 from tests.organisation import NOW, Organisation, build_organisation
 
@@ -69,13 +68,6 @@ def test_a_reference_to_a_missing_row_is_refused_and_nothing_is_stored(
             write_session(org.engine) as session:
         import_event_csv(session, data=UNIT_LOG, actor=SYSTEM, now=NOW)
     assert event_count(org) == 0
-
-
-@pytest.fixture
-def postgres_engine(postgres_databases: PostgresDatabases) -> Iterator[Engine]:
-    engine = make_engine(postgres_databases.fresh())
-    yield engine
-    engine.dispose()
 
 
 @pytest.mark.postgres

@@ -15,7 +15,7 @@ from datetime import UTC
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select, text
 
 from db.engine import make_engine, read_session, write_session
 from db.models import Case, Event, Visit
@@ -32,7 +32,7 @@ from services.eventlog import (
 )
 from services.formatting import WIB
 from services.metrics import compute_metrics, metrics_json
-from services.workflow.replay import replay
+from services.workflow.replay import replay, reserve_ids
 from tests.db.test_metrics import AS_OF, _log
 from tests.organisation import NOW, Organisation, build_organisation, wib
 
@@ -580,3 +580,17 @@ def test_the_replay_reads_its_events_with_the_cycle_collector_paused(org: Organi
                                                            "2026-03-02 09:00,,,,,"),
                          actor=SYSTEM, now=NOW)
     assert gc.isenabled()
+
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("step", [1, 3])
+def test_the_ids_reserved_are_those_the_sequence_hands_out(postgres_engine: Engine,
+                                                           step: int) -> None:
+    """In one run (step 1, read as the run's two ends), or apart (step 3, as when another
+    writer's nextval comes between two of the import's: read one by one)."""
+    with write_session(postgres_engine) as session:
+        session.execute(text(f"ALTER SEQUENCE event_id_seq INCREMENT BY {step}"))
+        ids = list(reserve_ids(session, Event, 4))
+        last = session.scalar(text("SELECT last_value FROM event_id_seq"))
+    assert ids == [last - 3 * step, last - 2 * step, last - step, last]

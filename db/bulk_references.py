@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Table, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import Table, exists, select, text
+from sqlalchemy.orm import Session
+
+from db.engine import rows_where_in
 
 
 class MissingReference(Exception):
@@ -38,23 +40,23 @@ class WrittenRows:
     last: int
 
 
-def suspend_reference_triggers(connection: Connection) -> bool:
+def suspend_reference_triggers(session: Session) -> bool:
     """Switch the foreign-key triggers off for the rest of this transaction, when the
     database and the role allow it; True when they are off (then `check_references` must
     follow, before the commit)."""
-    if connection.dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return False
-    may_set = connection.execute(text(
+    may_set = session.execute(text(
         "SELECT CASE WHEN current_setting('server_version_num')::int >= 150000 "
         "THEN has_parameter_privilege('session_replication_role', 'SET') "
         "ELSE (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) END")).scalar()
     if not may_set:
         return False
-    connection.execute(text("SET LOCAL session_replication_role = replica"))
+    session.execute(text("SET LOCAL session_replication_role = replica"))
     return True
 
 
-def check_references(connection: Connection, written: Mapping[Table, WrittenRows]) -> None:
+def check_references(session: Session, written: Mapping[Table, WrittenRows]) -> None:
     """Switch the triggers back on, then check every foreign key of the written rows at once.
 
     A row written by this load may refer to another written row (a visit to its case):
@@ -62,42 +64,25 @@ def check_references(connection: Connection, written: Mapping[Table, WrittenRows
     suffices. A reference to any other row (a unit, a user, a step) locks that row
     FOR KEY SHARE until the commit, as the trigger would, so that no one deletes it
     meanwhile."""
-    connection.execute(text("SET LOCAL session_replication_role = origin"))
+    session.execute(text("SET LOCAL session_replication_role = origin"))
     for table, rows in written.items():
+        among = table.c[rows.key].between(rows.first, rows.last)
         for foreign_key in table.foreign_keys:
-            column, parent = foreign_key.parent, foreign_key.column
-            if parent.table in written:
-                missing = _missing_among_written(connection, table, rows, column.name,
-                                                 parent.table, parent.name)
+            column, referenced = table.c[foreign_key.parent.name], foreign_key.column
+            if referenced.table in written:
+                # An alias: a row may refer to its own table (a correction to its event).
+                parent = referenced.table.alias("referenced")
+                missing = session.scalar(select(column).where(
+                    among, column.is_not(None),
+                    ~exists().where(parent.c[referenced.name] == column)).limit(1))
             else:
-                missing = _missing_locking(connection, table, rows, column.name,
-                                           parent.table, parent.name)
+                wanted = set(session.scalars(
+                    select(column).distinct().where(among, column.is_not(None))))
+                found = {value for value, in rows_where_in(
+                    session, select(referenced).with_for_update(read=True, key_share=True),
+                    referenced, sorted(wanted))}
+                missing = min(wanted - found, default=None)
             if missing is not None:
                 raise MissingReference(
                     f"{table.name}.{column.name} = {missing}: tidak ada di "
-                    f"{parent.table.name}.{parent.name}")
-
-
-def _missing_among_written(connection: Connection, table: Table, rows: WrittenRows,
-                           column: str, parent: Table, parent_column: str) -> object | None:
-    return connection.execute(text(
-        f'SELECT c."{column}" FROM "{table.name}" c '
-        f'WHERE c."{rows.key}" BETWEEN :first AND :last AND c."{column}" IS NOT NULL '
-        f'AND NOT EXISTS (SELECT 1 FROM "{parent.name}" p '
-        f'WHERE p."{parent_column}" = c."{column}") LIMIT 1'),
-        {"first": rows.first, "last": rows.last}).scalar()
-
-
-def _missing_locking(connection: Connection, table: Table, rows: WrittenRows, column: str,
-                     parent: Table, parent_column: str) -> object | None:
-    referenced = set(connection.execute(text(
-        f'SELECT DISTINCT "{column}" FROM "{table.name}" '
-        f'WHERE "{rows.key}" BETWEEN :first AND :last AND "{column}" IS NOT NULL'),
-        {"first": rows.first, "last": rows.last}).scalars())
-    if not referenced:
-        return None
-    found = set(connection.execute(text(
-        f'SELECT "{parent_column}" FROM "{parent.name}" '
-        f'WHERE "{parent_column}" = ANY(:referenced) FOR KEY SHARE'),
-        {"referenced": sorted(referenced)}).scalars())
-    return min(referenced - found, default=None)
+                    f"{referenced.table.name}.{referenced.name}")

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from db.engine import rows_where_in
 from db.models import Case, Event, Role, Sop, SopVersion, Step, Unit, User, Visit, VisitUnit
 from services.access import require_case_readable
 from services.accounts import Actor
@@ -294,11 +295,8 @@ def startable_sops(session: Session, *, actor: Actor) -> list[StartableSop]:
 
 def case_titles(session: Session, *, case_ids: list[int]) -> dict[int, tuple[str, str]]:
     """(reference, title) of each case, for lists built from the metrics frames."""
-    found: dict[int, tuple[str, str]] = {}
-    for start in range(0, len(case_ids), 500):
-        found.update({case_id: (ref, title) for case_id, ref, title in session.execute(
-            select(Case.id, Case.ref, Case.title).where(Case.id.in_(case_ids[start:start + 500])))})
-    return found
+    return {case_id: (ref, title) for case_id, ref, title in rows_where_in(
+        session, select(Case.id, Case.ref, Case.title), Case.id, case_ids)}
 
 
 def step_labels(session: Session) -> dict[str, dict[int, str]]:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from db.bulk_references import WrittenRows, check_references, suspend_reference_triggers
-from db.engine import driver_connection
+from db.engine import driver_connection, rows_where_in
 from db.models import (
     Base,
     Case,
@@ -306,7 +306,7 @@ def _replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: 
             named_units: Mapping[str, int], named_sops: Iterable[tuple[str, int | None]],
             progress: Callable[[int], None] | None) -> ReplayResult:
     _create_named_units(session, named_units, actor=actor, now=now)
-    checked_in_bulk = suspend_reference_triggers(session.connection())
+    checked_in_bulk = suspend_reference_triggers(session)
     writer = _BatchWriter(session, now)
     try:
         try:
@@ -326,7 +326,7 @@ def _replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: 
             _resume_reference_triggers(session)
         raise
     if checked_in_bulk:
-        check_references(session.connection(), writer.written_rows())
+        check_references(session, writer.written_rows())
     return ReplayResult(cases=writer.stored_cases, events=count)
 
 
@@ -414,15 +414,7 @@ def _free_code(name: str, taken: set[str]) -> str:
 
 
 def _existing_refs(session: Session, refs: list[str]) -> list[str]:
-    if session.get_bind().dialect.name == "postgresql":
-        # One array, not chunks of 500 bound values each compiled anew: 7 ms against 35 ms
-        # for a batch's 3,700 references.
-        return sorted(session.scalars(text("SELECT ref FROM sop_case WHERE ref = ANY(:refs)"),
-                                      {"refs": refs}))
-    found: list[str] = []
-    for start in range(0, len(refs), 500):
-        found += session.scalars(select(Case.ref).where(Case.ref.in_(refs[start:start + 500])))
-    return sorted(found)
+    return sorted(ref for ref, in rows_where_in(session, select(Case.ref), Case.ref, refs))
 
 
 def _role_id(role: str | None, lookups: _Lookups) -> int | None:

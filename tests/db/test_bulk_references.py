@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from db.bulk_references import MissingReference, suspend_reference_triggers
 from db.engine import make_engine, read_session, write_session
@@ -106,23 +107,23 @@ def unprivileged_role(postgres_engine: Engine) -> Iterator[str]:
 def test_only_a_role_that_may_set_the_replication_role_checks_in_bulk(
         postgres_engine: Engine, unprivileged_role: str) -> None:
     engine = postgres_engine
-    with engine.connect() as connection, connection.begin():
-        connection.execute(text(f'SET LOCAL ROLE "{unprivileged_role}"'))
-        assert suspend_reference_triggers(connection) is False
-        assert connection.execute(text("SHOW session_replication_role")).scalar() == "origin"
+    with Session(engine) as session, session.begin():
+        session.execute(text(f'SET LOCAL ROLE "{unprivileged_role}"'))
+        assert suspend_reference_triggers(session) is False
+        assert session.execute(text("SHOW session_replication_role")).scalar() == "origin"
     with engine.begin() as connection:
         connection.execute(text(
             f'GRANT SET ON PARAMETER session_replication_role TO "{unprivileged_role}"'))
-    with engine.connect() as connection, connection.begin():
-        connection.execute(text(f'SET LOCAL ROLE "{unprivileged_role}"'))
-        assert suspend_reference_triggers(connection) is True
-        assert connection.execute(text("SHOW session_replication_role")).scalar() == "replica"
+    with Session(engine) as session, session.begin():
+        session.execute(text(f'SET LOCAL ROLE "{unprivileged_role}"'))
+        assert suspend_reference_triggers(session) is True
+        assert session.execute(text("SHOW session_replication_role")).scalar() == "replica"
 
 
 def test_sqlite_keeps_its_row_by_row_checks(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     try:
-        with engine.connect() as connection:
-            assert suspend_reference_triggers(connection) is False
+        with Session(engine) as session:
+            assert suspend_reference_triggers(session) is False
     finally:
         engine.dispose()

@@ -15,6 +15,7 @@ from db.engine import (
     is_busy,
     make_engine,
     read_session,
+    rows_where_in,
     write_session,
 )
 from db.models import AppSetting, Event
@@ -194,3 +195,19 @@ def test_driver_rows_are_the_rows_sqlalchemy_reads_chunk_by_chunk(org) -> None:
     assert [len(chunk) for chunk in chunks] == [1, 1]
     assert [row for chunk in chunks for row in chunk] == expected
     assert [row[3] for row in expected] == ["bu.ani", None]
+
+
+def test_rows_where_in_reads_every_match_across_chunks(org, monkeypatch) -> None:
+    """More values than one SQLite statement binds (chunks of 3 here), most of them matching
+    nothing, some twice: each existing row once; on PostgreSQL, one array."""
+    from db.models import Unit
+
+    monkeypatch.setattr(db.engine, "SQLITE_VALUES_PER_STATEMENT", 3)
+    with read_session(org.engine) as session:
+        units = {unit_id: code for unit_id, code in session.execute(select(Unit.id, Unit.code))}
+        wanted = [*range(1000, 1010), *units, *units]
+        found = rows_where_in(session, select(Unit.id, Unit.code), Unit.id, wanted)
+        assert rows_where_in(session, select(Unit.id), Unit.id, []) == []
+        by_code = rows_where_in(session, select(Unit.code), Unit.code, ["sekretariat", "x"])
+    assert sorted(tuple(row) for row in found) == sorted(units.items()) and len(units) == 4
+    assert [tuple(row) for row in by_code] == [("sekretariat",)]

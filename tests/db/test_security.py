@@ -297,7 +297,6 @@ def case_row_reason(org: Organisation, case: int) -> str | None:
 INTERPOLATED_SQL = {
     ("db/engine.py", "PRAGMA busy_timeout"),  # a module constant
     ("db/engine.py", "BEGIN "),  # "IMMEDIATE" or nothing
-    ("services/workflow/replay.py", "nextval"),  # the table name of an ORM class
     # an ORM class's table and column names, and one "(?, ...)" per row; the rows' values
     # are bound as parameters
     ("services/workflow/replay.py", ") VALUES "),

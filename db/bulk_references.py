@@ -56,6 +56,11 @@ def suspend_reference_triggers(session: Session) -> bool:
     return True
 
 
+def resume_reference_triggers(session: Session) -> None:
+    """The triggers on again for the rest of the transaction."""
+    session.execute(text("SET LOCAL session_replication_role = origin"))
+
+
 def check_references(session: Session, written: Mapping[Table, WrittenRows]) -> None:
     """Switch the triggers back on, then check every foreign key of the written rows at once.
 
@@ -64,7 +69,7 @@ def check_references(session: Session, written: Mapping[Table, WrittenRows]) -> 
     suffices. A reference to any other row (a unit, a user, a step) locks that row
     FOR KEY SHARE until the commit, as the trigger would, so that no one deletes it
     meanwhile."""
-    session.execute(text("SET LOCAL session_replication_role = origin"))
+    resume_reference_triggers(session)
     for table, rows in written.items():
         among = table.c[rows.key].between(rows.first, rows.last)
         for foreign_key in table.foreign_keys:

@@ -29,7 +29,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from db.bulk_references import WrittenRows, check_references, suspend_reference_triggers
+from db.bulk_references import (
+    WrittenRows,
+    check_references,
+    resume_reference_triggers,
+    suspend_reference_triggers,
+)
 from db.engine import driver_connection, rows_where_in
 from db.models import (
     Base,
@@ -335,7 +340,7 @@ def _resume_reference_triggers(session: Session) -> None:
     rolling it back as it must; an aborted transaction refuses this, and its rollback
     resets the setting anyway."""
     with contextlib.suppress(DBAPIError):
-        session.execute(text("SET LOCAL session_replication_role = origin"))
+        resume_reference_triggers(session)
 
 
 def _replay_into(writer: _BatchWriter, *, events: Iterable[LogEvent], now: datetime,

@@ -17,7 +17,7 @@ from db.bulk_references import MissingReference, suspend_reference_triggers
 from db.engine import make_engine, read_session, write_session
 from db.models import Case, Unit, Visit
 from services.accounts import SYSTEM
-from services.eventlog import import_event_csv
+from services.eventlog import LogRejected, import_event_csv
 from tests.db.test_eventlog import GOOD, csv_bytes, event_count
 from tests.organisation import NOW, Organisation, build_organisation
 
@@ -127,3 +127,16 @@ def test_sqlite_keeps_its_row_by_row_checks(sqlite_url: str) -> None:
             assert suspend_reference_triggers(session) is False
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_refused_import_leaves_the_checks_on_for_the_rest_of_its_transaction(
+        postgres_engine: Engine) -> None:
+    org = build_organisation(postgres_engine)
+    bad_last_line = "K2,penyusunan-lkj,,1,complete,2026-03-02 11:00,Sekretaris,,sekretaris,,"
+    with write_session(org.engine) as session:
+        with pytest.raises(LogRejected):
+            import_event_csv(session, data=csv_bytes(*GOOD, bad_last_line), actor=SYSTEM,
+                             now=NOW)
+        assert session.execute(text("SHOW session_replication_role")).scalar() == "origin"
+        session.rollback()

@@ -11,7 +11,7 @@ the same guarantee, the same locks, taken once per referenced row instead of onc
 reference.
 
 Only a role that may set the parameter can do this: a superuser, or (PostgreSQL 15 and
-later) a role granted `SET ON PARAMETER session_replication_role` (docs/deployment.md).
+later) a role granted `SET ON PARAMETER session_replication_role` (docs/deploy.md, step 2).
 Any other role, and SQLite (whose checks run in process, row by row, and cannot be switched
 off inside a transaction), keeps the triggers.
 """

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db.engine import rows_where_in
 from db.models import Case, Step, Visit
 from services.accounts import Actor
 from services.metrics import (
@@ -57,11 +58,10 @@ def tasks_of(session: Session, *, items: pd.DataFrame, catalog: Catalog) -> list
         return []
     # One read of the cases gives their references for the items and the task's details.
     details = {case_id: (ref, title, activity) for case_id, ref, title, activity
-               in session.execute(
-                   select(Case.id, Case.ref, Case.title, Step.activity)
-                   .join(Visit, (Visit.case_id == Case.id) & Visit.ended_at.is_(None))
-                   .join(Step, Visit.step_id == Step.id)
-                   .where(Case.id.in_([int(case_id) for case_id in items["case_id"].unique()])))}
+               in rows_where_in(session, select(Case.id, Case.ref, Case.title, Step.activity)
+                                .join(Visit, (Visit.case_id == Case.id) & Visit.ended_at.is_(None))
+                                .join(Step, Visit.step_id == Step.id),
+                                Case.id, [int(case_id) for case_id in items["case_id"].unique()])}
     pending = pending_items(items, catalog=catalog,
                             case_refs={case_id: ref for case_id, (ref, _, _) in details.items()},
                             unit_names=unit_names(session))

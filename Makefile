@@ -23,7 +23,7 @@ $(STAMP): requirements.lock
 
 run: install
 	$(BIN)/python manage.py init
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT)
+	$(BIN)/python -m streamlit run server.py --server.port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -11,7 +11,7 @@ from services.accounts import has_users
 from ui.auth import request_sign_out, sign_in
 from ui.data import my_overdue_count, warm_history
 from ui.format import actor_roles_label
-from ui.navigation import BY_KEY, landing_key, menu, st_pages
+from ui.navigation import BY_KEY, HOME, landing_key, menu, st_pages
 from ui.routing import leave_legacy_mode, routed
 from ui.runtime import (
     STYLE_SHEET,
@@ -60,7 +60,7 @@ def run() -> None:
         if st.button("Keluar", key="keluar", icon=":material/logout:"):
             request_sign_out(engine())
 
-    if page.url_path in ("", "beranda"):
+    if page.url_path in ("", HOME):
         st.switch_page(pages[landing_key(actor)])
     spec = BY_KEY.get(page.url_path)
     if spec is None or not spec.allows(actor):

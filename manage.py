@@ -49,7 +49,7 @@ def compile_sources(root: Path = HERE) -> None:
     for folder in SOURCE_FOLDERS:
         if (root / folder).is_dir():
             compileall.compile_dir(root / folder, quiet=1)
-    for script in ("app.py", "manage.py"):
+    for script in ("app.py", "server.py", "manage.py"):
         if (root / script).is_file():
             compileall.compile_file(root / script, quiet=1)
 

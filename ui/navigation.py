@@ -51,6 +51,14 @@ PAGES: tuple[PageSpec, ...] = (
              admin=True),
 )
 BY_KEY = {page.key: page for page in PAGES}
+HOME = "beranda"  # the default page (pages/beranda.py), which sends each user on
+
+
+def url_paths() -> list[str]:
+    """The address of every page (ui/index_page.py serves the app's HTML at each)."""
+    return [*(spec.key for spec in PAGES), HOME]
+
+
 # The first page a role sees; the first match wins for users with several roles.
 LANDING = (("Kadis", "dasbor"), ("Sekretaris", "hambatan"), ("_admin", "pengguna"))
 
@@ -67,8 +75,8 @@ def st_pages() -> dict[str, st.Page]:
     """Every page, registered once per run (so a reloaded URL always resolves)."""
     pages = {spec.key: st.Page(f"pages/{spec.key}.py", title=spec.title, icon=spec.icon,
                                url_path=spec.key) for spec in PAGES}
-    pages["beranda"] = st.Page("pages/beranda.py", title="Beranda", icon=":material/home:",
-                               url_path="beranda", default=True)
+    pages[HOME] = st.Page(f"pages/{HOME}.py", title="Beranda", icon=":material/home:",
+                          url_path=HOME, default=True)
     return pages
 
 

@@ -57,7 +57,7 @@ class Server:
 
 
 def start_server(database_url: str, log: Path, extra_env: dict[str, str] | None = None, *,
-                 script: str = "app.py") -> Server:
+                 script: str = "server.py") -> Server:
     port = free_port()
     env = {**os.environ, "PANTAU_DATABASE_URL": database_url, **(extra_env or {})}
     process = subprocess.Popen(

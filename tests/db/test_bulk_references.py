@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from db.bulk_references import MissingReference, suspend_reference_triggers
 from db.engine import make_engine, read_session, write_session
-from db.models import Case, Unit, Visit
+from db.models import Case, Event, Unit, Visit
 from services.accounts import SYSTEM
 from services.eventlog import LogRejected, import_event_csv
 from tests.db.test_eventlog import GOOD, csv_bytes, event_count
@@ -66,6 +66,29 @@ def test_a_reference_to_a_missing_row_is_refused_and_nothing_is_stored(
     refused = MissingReference if org.engine.dialect.name == "postgresql" \
         else sqlite3.IntegrityError
     with pytest.raises(refused, match="unit_id|FOREIGN KEY"), \
+            write_session(org.engine) as session:
+        import_event_csv(session, data=UNIT_LOG, actor=SYSTEM, now=NOW)
+    assert event_count(org) == 0
+
+
+def test_a_reference_among_the_imported_rows_to_a_row_not_written_is_refused(
+        org: Organisation, monkeypatch) -> None:
+    """A bug that pointed an event at a visit the import did not write: refused as the
+    reference to a unit is, and named by its column."""
+    import services.workflow.replay as replay_module
+
+    write = replay_module._write_values
+
+    def write_with_a_missing_visit(connection, values):
+        if values.table is Event:
+            column = values.columns.index("visit_id")
+            next(row for row in values.rows if row[column] is not None)[column] = 999_999
+        write(connection, values)
+
+    monkeypatch.setattr(replay_module, "_write_values", write_with_a_missing_visit)
+    refused = MissingReference if org.engine.dialect.name == "postgresql" \
+        else sqlite3.IntegrityError
+    with pytest.raises(refused, match="event.visit_id = 999999|FOREIGN KEY"), \
             write_session(org.engine) as session:
         import_event_csv(session, data=UNIT_LOG, actor=SYSTEM, now=NOW)
     assert event_count(org) == 0

@@ -47,6 +47,16 @@ def test_an_import_refers_to_what_exists_and_leaves_the_checks_on(org: Organisat
                               .where(Visit.unit_id == unit_id)) >= 1
 
 
+def _import_is_refused(org: Organisation, *, match: str) -> None:
+    """UNIT_LOG's import refused by the database's checks, and nothing stored. SQLite refuses
+    as the rows are written, through the driver the bulk path uses."""
+    refused = MissingReference if org.engine.dialect.name == "postgresql" \
+        else sqlite3.IntegrityError
+    with pytest.raises(refused, match=match), write_session(org.engine) as session:
+        import_event_csv(session, data=UNIT_LOG, actor=SYSTEM, now=NOW)
+    assert event_count(org) == 0
+
+
 def test_a_reference_to_a_missing_row_is_refused_and_nothing_is_stored(
         org: Organisation, monkeypatch) -> None:
     """A bug that gave the rows a unit that is not there: the database's checks catch it,
@@ -62,13 +72,7 @@ def test_a_reference_to_a_missing_row_is_refused_and_nothing_is_stored(
         return store(session, batch)
 
     monkeypatch.setattr(replay_module, "_store", store_with_a_missing_unit)
-    # SQLite refuses it as the rows are written, through the driver the bulk path uses.
-    refused = MissingReference if org.engine.dialect.name == "postgresql" \
-        else sqlite3.IntegrityError
-    with pytest.raises(refused, match="unit_id|FOREIGN KEY"), \
-            write_session(org.engine) as session:
-        import_event_csv(session, data=UNIT_LOG, actor=SYSTEM, now=NOW)
-    assert event_count(org) == 0
+    _import_is_refused(org, match="unit_id|FOREIGN KEY")
 
 
 def test_a_reference_among_the_imported_rows_to_a_row_not_written_is_refused(
@@ -86,12 +90,7 @@ def test_a_reference_among_the_imported_rows_to_a_row_not_written_is_refused(
         write(connection, values)
 
     monkeypatch.setattr(replay_module, "_write_values", write_with_a_missing_visit)
-    refused = MissingReference if org.engine.dialect.name == "postgresql" \
-        else sqlite3.IntegrityError
-    with pytest.raises(refused, match="event.visit_id = 999999|FOREIGN KEY"), \
-            write_session(org.engine) as session:
-        import_event_csv(session, data=UNIT_LOG, actor=SYSTEM, now=NOW)
-    assert event_count(org) == 0
+    _import_is_refused(org, match="event.visit_id = 999999|FOREIGN KEY")
 
 
 @pytest.mark.postgres

@@ -8,7 +8,7 @@ the session's replication role is "origin", so a bulk load may switch them off f
 transaction (`SET LOCAL session_replication_role = replica`), check every reference of the
 rows it wrote with a few queries over them (`check_references`, for each batch as it is
 written), and switch them on again before it commits (`resume_reference_triggers`): the same
-guarantee, the same locks, taken once per referenced row and batch instead of once per
+guarantee, the same locks, taken once per referenced row of the load instead of once per
 reference.
 
 Only a role that may set the parameter can do this: a superuser, or (PostgreSQL 15 and
@@ -76,7 +76,7 @@ def resume_reference_triggers(session: Session) -> None:
 
 
 def check_references(session: Session, written: Mapping[Table, WrittenRows], *,
-                     found_before: dict[str, set[Any]] | None = None) -> None:
+                     found_before: dict[str, set[Any]]) -> None:
     """Check every foreign key of the written rows at once (the triggers may still be off).
 
     A row written by this load may refer to another written row (a visit to its case):
@@ -86,7 +86,6 @@ def check_references(session: Session, written: Mapping[Table, WrittenRows], *,
     meanwhile. `found_before` holds the rows found (and so locked) by the earlier checks of
     the same load, by referenced column, and gains this check's: a load's batches refer to
     the same few units, people and steps, looked up once, not once a batch."""
-    found_before = {} if found_before is None else found_before
     for table, rows in written.items():
         among = table.c[rows.key].between(rows.first, rows.last)
         keys = sorted(table.foreign_keys, key=lambda key: key.parent.name)

@@ -28,12 +28,15 @@ from services.metrics import compute_metrics, epoch_ns, metrics_json
 
 
 def _rss_mb() -> float:
-    """Peak resident memory of this process. Not ru_maxrss: Linux carries that over execve
-    from the parent (the bench runner, which may have built a large database)."""
+    """Peak resident memory of this process, plus its largest child's (the import's first pass
+    runs in one: counted whole, the pages it shares with this process too, so the figure is an
+    upper bound). Not this process's ru_maxrss: Linux carries that over execve from the parent
+    (the bench runner, which may have built a large database)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            return int(line.split()[1]) / 1024 + children
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + children
 
 
 def metrics(url: str) -> dict[str, object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import os
 import sqlite3
 import threading
 import time
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
 
 from db.engine import make_engine, read_session, write_session
-from db.models import Case, Event, Visit
+from db.models import Case, Event, Unit, Visit
 from services.accounts import SYSTEM
 from services.eventlog import (
     COLUMNS,
@@ -428,28 +429,115 @@ def test_a_plan_is_never_loaded_while_a_batch_is_being_stored(
 def test_the_plans_a_log_names_are_read_before_the_replay_reads_on(
         org: Organisation, monkeypatch) -> None:
     """So that reading on never waits for a batch being stored to read a plan: every plan the
-    log names is read once its first row is (the import checks that row before the first
-    pass), though penyusunan-lkj first appears at line 4 and e-kinerja version 1 at line 7."""
+    log names is read before the first row goes through the rules, though penyusunan-lkj first
+    appears at line 4 and e-kinerja version 1 at line 7."""
+    import services.workflow.replay as replay_module
+
+    rows_applied, rows_applied_at_each_plan = [0], []
+    apply, load_plan = replay_module._apply, replay_module.load_plan
+
+    def counted_apply(event, cases, lookups, now):
+        rows_applied[0] += 1
+        return apply(event, cases, lookups, now)
+
+    def watched_load_plan(session, *, version_id):
+        rows_applied_at_each_plan.append(rows_applied[0])
+        return load_plan(session, version_id=version_id)
+
+    monkeypatch.setattr(replay_module, "_apply", counted_apply)
+    monkeypatch.setattr(replay_module, "load_plan", watched_load_plan)
+    result = import_csv(org, csv_bytes(*_cancelled_cases("C0"), *GOOD,
+                                       "C9,e-kinerja,1,,start,2026-03-02 08:00,,,,,Versi 1"))
+    assert (result.cases, result.events, rows_applied[0]) == (3, 6, 6)
+    assert rows_applied_at_each_plan == [0, 0, 0]  # e-kinerja, penyusunan-lkj, e-kinerja 1
+
+
+def test_the_first_pass_runs_in_another_process_while_the_rows_are_read_on(
+        org: Organisation, monkeypatch, tmp_path) -> None:
+    """The units and plans a log names are found beside the parent's reading, on the other
+    core; what it finds is what the replay uses (the log's new unit is created)."""
+    import services.eventlog as eventlog_module
+
+    named_in_log = eventlog_module.named_in_log
+    where = tmp_path / "first-pass-pid"
+
+    def recorded(text: str):
+        where.write_text(str(os.getpid()))
+        return named_in_log(text)
+
+    monkeypatch.setattr(eventlog_module, "named_in_log", recorded)
+    row = GOOD[2].split(",")
+    row[7] = "Bidang Baru"
+    result = import_csv(org, csv_bytes(*GOOD[:2], ",".join(row)))
+    assert (result.cases, result.events) == (1, 3)
+    assert int(where.read_text()) != os.getpid()
+    with read_session(org.engine) as session:
+        assert session.scalar(select(Unit.kind).where(Unit.name == "Bidang Baru")) == "bidang"
+
+
+def test_the_rows_read_ahead_of_the_first_pass_are_bounded(org: Organisation,
+                                                          monkeypatch) -> None:
+    """A log ten times larger has a first pass ten times longer: what is read meanwhile is
+    held in memory, so it stops at READ_AHEAD_EVENTS (here 2) however long the pass takes."""
     import services.eventlog as eventlog_module
     import services.workflow.replay as replay_module
 
-    rows_read, rows_read_at_each_plan = [0], []
-    parse_row, load_plan = eventlog_module._row, replay_module.load_plan
+    named_in_log, parse_row, apply = (eventlog_module.named_in_log, eventlog_module._row,
+                                      replay_module._apply)
+    rows_read, rows_read_at_first_rule = [0], []
+
+    def slow_first_pass(text: str):
+        time.sleep(1.0)
+        return named_in_log(text)
 
     def counted_row(row, line, position):
         rows_read[0] += 1
         return parse_row(row, line, position)
 
-    def watched_load_plan(session, *, version_id):
-        rows_read_at_each_plan.append(rows_read[0])
-        return load_plan(session, version_id=version_id)
+    def watched_apply(event, cases, lookups, now):
+        rows_read_at_first_rule.append(rows_read[0])
+        return apply(event, cases, lookups, now)
 
+    monkeypatch.setattr(eventlog_module, "named_in_log", slow_first_pass)
     monkeypatch.setattr(eventlog_module, "_row", counted_row)
-    monkeypatch.setattr(replay_module, "load_plan", watched_load_plan)
-    result = import_csv(org, csv_bytes(*_cancelled_cases("C0"), *GOOD,
-                                       "C9,e-kinerja,1,,start,2026-03-02 08:00,,,,,Versi 1"))
-    assert (result.cases, result.events, rows_read[0]) == (3, 6, 6)
-    assert rows_read_at_each_plan == [1, 1, 1]  # e-kinerja, penyusunan-lkj, e-kinerja 1
+    monkeypatch.setattr(replay_module, "_apply", watched_apply)
+    monkeypatch.setattr(eventlog_module, "READ_AHEAD_EVENTS", 2)
+    monkeypatch.setattr(eventlog_module, "_READ_AHEAD_STRIDE", 1)
+    result = import_csv(org, csv_bytes(*_cancelled_cases("C0"), *GOOD))
+    assert (result.cases, result.events) == (2, 5)
+    assert rows_read_at_first_rule[0] <= 2
+
+
+@pytest.mark.parametrize("first_pass", ["dies", "cannot-fork"])
+def test_without_a_first_pass_process_the_import_reads_it_itself(
+        org: Organisation, monkeypatch, first_pass: str) -> None:
+    """A child killed (for memory, say), or a system that cannot fork: the same import."""
+    import multiprocessing
+
+    import services.eventlog as eventlog_module
+
+    if first_pass == "dies":
+        monkeypatch.setattr(eventlog_module, "_first_pass_child",
+                            lambda text, sending: os._exit(1))
+    else:
+        monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    result = import_csv(org, csv_bytes(*GOOD))
+    assert (result.cases, result.events) == (1, 3)
+
+
+def test_a_row_the_strict_reading_refuses_comes_before_an_earlier_rows_bad_field(
+        org: Organisation) -> None:
+    """The whole file is read strictly before anything goes through the rules: a bad
+    timestamp at row 3 is read ahead while the first pass runs, but the row of the wrong width
+    at row 5 is the refusal, as when the first pass ran before any reading on."""
+    bad_time = GOOD[1].replace("2026-03-02 09:00", "kemarin")
+    with pytest.raises(LogRejected) as refused:
+        import_csv(org, csv_bytes(GOOD[0], bad_time, GOOD[2], "K2,penyusunan-lkj"))
+    assert refused.value.line == 5 and "kolom" in refused.value.reason
+    with pytest.raises(LogRejected) as refused:
+        import_csv(org, csv_bytes(GOOD[0], bad_time, GOOD[2]))
+    assert refused.value.line == 3 and "timestamp" in refused.value.reason
+    assert event_count(org) == 0
 
 
 def test_the_bulk_insert_stores_exactly_what_core_stores(org: Organisation, request) -> None:

@@ -21,9 +21,13 @@ $(STAMP): requirements.lock
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet --requirement requirements.lock
 	@touch $(STAMP)
 
+# The app server's environment, as deploy/pantau@.service and the browser tests start it: glibc's
+# allocator with one arena (docs/deploy.md, "Memory"; the tests check the three agree).
+SERVER_ENV := MALLOC_ARENA_MAX=1
+
 run: install
 	$(BIN)/python manage.py init
-	$(BIN)/python -m streamlit run server.py --server.port $(PORT)
+	$(SERVER_ENV) $(BIN)/python -m streamlit run server.py --server.port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

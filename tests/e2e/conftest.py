@@ -56,10 +56,15 @@ class Server:
                 self.process.kill()
 
 
+# The app server's environment, as `make run` and deploy/pantau@.service give it
+# (tests/unit/test_server_environment.py holds the three equal).
+SERVER_ENV = {"MALLOC_ARENA_MAX": "1"}
+
+
 def start_server(database_url: str, log: Path, extra_env: dict[str, str] | None = None, *,
                  script: str = "server.py") -> Server:
     port = free_port()
-    env = {**os.environ, "PANTAU_DATABASE_URL": database_url, **(extra_env or {})}
+    env = {**os.environ, **SERVER_ENV, "PANTAU_DATABASE_URL": database_url, **(extra_env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],

@@ -235,8 +235,9 @@ def _data_rows(reader: Iterator[list[str]], tape: _Tape, position: dict[str, int
 
 
 def parse_event_csv(data: bytes) -> Iterator[LogEvent]:
-    """The rows of an event-log CSV, checked field by field (a generator: errors come as the
-    bad row is reached, before anything is stored)."""
+    """The rows of an event-log CSV, checked field by field as they are read (a bad row is
+    refused when it is reached, before anything is stored); the file's size and encoding are
+    checked at once."""
     return _events(_log_text(data))
 
 

@@ -26,6 +26,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import IO, Any
 from xml.sax.saxutils import quoteattr
 
@@ -361,7 +363,7 @@ class _FirstPass:
     def __init__(self, text: str) -> None:
         self._text = text
         self._outcome: NamedInLog | LogRejected | None = None
-        self._child: Any = None
+        self._child: BaseProcess | None = None
         if "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             self._receiving, sending = context.Pipe(duplex=False)
@@ -399,7 +401,7 @@ class _FirstPass:
             return error
 
 
-def _first_pass_child(text: str, sending: Any) -> None:
+def _first_pass_child(text: str, sending: Connection) -> None:
     # Plain values back: LogRejected's arguments are not its message, so it does not pickle.
     try:
         named = named_in_log(text)

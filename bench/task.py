@@ -32,11 +32,11 @@ def _rss_mb() -> float:
     runs in one: counted whole, the pages it shares with this process too, so the figure is an
     upper bound). Not this process's ru_maxrss: Linux carries that over execve from the parent
     (the bench runner, which may have built a large database)."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024 + children
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + children
+    own = next((int(line.split()[1]) for line in Path("/proc/self/status").read_text().splitlines()
+                if line.startswith("VmHWM:")), None)
+    if own is None:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
 
 
 def metrics(url: str) -> dict[str, object]:

@@ -116,9 +116,9 @@ class ReplayResult:
 NamesKey = tuple[str | None, str | None]
 
 
-# The columns of the event and visit rows, in the order `_collect` builds them: as lists,
-# not dicts. A dict of a dozen keys per row, taken apart again into a list for the database
-# (`_table_values`), cost the replay's thread, which the import waits for, a tenth of its
+# The columns of the event and visit rows, in the order `_collect` builds them: as lists, not
+# as dicts that `_table_values` took apart again into lists for the database. With the rows'
+# copy in `_converted`, the replay's thread, which the import waits for, does a tenth less
 # work (docs/metrics.md, seventeenth machine). `_batch` fills the id, case and visit columns.
 _EVENT_COLUMNS = ("id", "case_id", "visit_id", "recorded_at", "event_no", "kind", "step_seq",
                   "unit_id", "occurred_at", "performer_role_id", "performer_user_id",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,11 @@ def _get(app: Starlette, path: str) -> tuple[int, dict[str, str], str]:
              "query_string": b"periode=2026", "headers": [], "scheme": "http",
              "server": ("testserver", 80), "client": ("127.0.0.1", 1), "root_path": "",
              "http_version": "1.1"}
-    asyncio.run(app(scope, receive, send))
+    # On a thread of its own: asyncio.run refuses to start where a loop is running, and in a
+    # test worker that has run a browser test one is, in the main thread, for the rest of the
+    # session (the browser fixture's sync_playwright keeps its loop there).
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, app(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     headers = {k.decode().lower(): v.decode() for k, v in start["headers"]}

@@ -693,14 +693,38 @@ def _copy(connection: Connection, table: str, columns: list[str], rows: list[lis
     """PostgreSQL's COPY: the rows as one stream in the transaction, where an executemany
     sends one statement per row (the inserts were six tenths of an import on PostgreSQL).
     The table's constraints, foreign keys and the all-or-nothing transaction hold as for
-    INSERT."""
+    INSERT. In COPY's binary format (`_binary_copy_types`) psycopg writes each instant from
+    the datetime itself in C, where the text format needed a text made in Python first."""
     from psycopg import sql
 
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    driver = driver_connection(connection)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
-    with driver_connection(connection).cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+    with driver.cursor() as cursor:
+        types = _binary_copy_types(cursor, table, columns)
+        with cursor.copy(statement) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+
+
+# PostgreSQL's type oids, for COPY's binary format.
+_TIMESTAMP, _TIMESTAMPTZ, _JSON, _TEXT = 1114, 1184, 114, 25
+
+
+def _binary_copy_types(cursor: Any, table: str, columns: list[str]) -> list[int]:
+    """The columns' types as the server has them, each the type whose binary form psycopg is
+    to write: the server reads binary values by the column's type, and the stream names no
+    type. Two stand in for the column's own, by a binary form that is the same: an instant
+    (a naive UTC `timestamp`, db.types.UTCDateTime) is written as the `timestamptz` of the
+    aware datetime, its microseconds since 2000 in UTC; a JSON value, already its text
+    (`_postgres_json_text`), as `text`, the binary form of `json`."""
+    cursor.execute("SELECT attname, atttypid FROM pg_attribute WHERE attrelid = "
+                   "CAST(%s AS regclass) AND attnum > 0 AND NOT attisdropped",
+                   (f'"{table}"',))
+    oids: dict[str, int] = dict(cursor.fetchall())
+    standing_in = {_TIMESTAMP: _TIMESTAMPTZ, _JSON: _TEXT}
+    return [standing_in.get(oid, oid) for oid in map(oids.__getitem__, columns)]
 
 
 def _converter(column_type: Any, dialect: Any,
@@ -727,6 +751,8 @@ def _converter(column_type: Any, dialect: Any,
         return remembered_json
     if not isinstance(column_type, UTCDateTime):
         return convert
+    if dialect.name == "postgresql":
+        return _aware  # written as the instant itself (`_binary_copy_types`)
     convert = _utc_text(convert)
 
     def remembered(value: Any) -> Any:
@@ -740,6 +766,13 @@ def _converter(column_type: Any, dialect: Any,
     return remembered
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    """An instant for COPY as it is; a naive one is refused, as UTCDateTime refuses it."""
+    if value is not None and value.tzinfo is None:
+        naive_utc(value)  # raises
+    return value
+
+
 # SQLAlchemy's text for a naive datetime on SQLite (its DATETIME's default storage format),
 # which PostgreSQL reads as the same timestamp.
 _DATETIME_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
@@ -747,13 +780,11 @@ _PROBE = datetime(2024, 1, 8, 3, 26, 31, 5, tzinfo=UTC)
 
 
 def _utc_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """UTCDateTime's conversion in one step, as text: the instant in UTC. On SQLite,
+    """UTCDateTime's conversion on SQLite in one step, as text: the instant in UTC.
     SQLAlchemy's own goes through two wrappers and a dict of seven fields per value (5 µs
-    against 1 µs); on PostgreSQL, psycopg's COPY formats a datetime in 1.75 µs and a text in
-    next to nothing. Both hold Python's lock beside the replay: about 4 s of a 1M-event import
-    on SQLite, 7 s on PostgreSQL. Used only where the probe's text is what SQLAlchemy writes
-    (SQLite) or the naive UTC datetime it hands the driver (PostgreSQL); the test of the bulk
-    insert compares every stored value with Core's, on both."""
+    against 1 µs), holding Python's lock beside the replay: about 4 s of a 1M-event import.
+    Used only while the probe's text is what SQLAlchemy writes; the test of the bulk insert
+    compares every stored value with Core's."""
 
     def utc_text(value: datetime | None) -> str | None:
         if value is None:
@@ -764,10 +795,7 @@ def _utc_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return _DATETIME_TEXT % (at.year, at.month, at.day, at.hour, at.minute, at.second,
                                  at.microsecond)
 
-    expected = convert(_PROBE)
-    if isinstance(expected, datetime) and expected.tzinfo is None:
-        expected = expected.isoformat(" ", "microseconds")
-    return utc_text if utc_text(_PROBE) == expected else convert
+    return utc_text if utc_text(_PROBE) == convert(_PROBE) else convert
 
 
 def _postgres_json_text(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:

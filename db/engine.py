@@ -20,7 +20,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVarTuple, cast
@@ -37,6 +37,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
@@ -249,6 +250,30 @@ def driver_rows(session: Session, query: Select[Any], *,
             yield rows
     finally:
         cursor.close()
+
+
+def analyze_grown_tables(session: Session, written: Mapping[str, int]) -> list[str]:
+    """PostgreSQL: the planner's statistics of the tables a bulk load grew, gathered in the
+    load's own transaction (ANALYZE counts the transaction's own new rows), for each table
+    that had none or grew by autovacuum's measure (50 rows and a tenth). Autovacuum would
+    gather them only a minute or more after the commit; meanwhile the planner takes the table
+    for its old size or, never measured, guesses, and the first page after a 1M-event import
+    read the newest events by scanning all of them (154 ms a query, against 0.02 ms by the
+    key's index; eighteenth machine). A role that does not own a table is warned and skipped
+    by the server, not refused. Returns the tables analysed."""
+    if session.get_bind().dialect.name != "postgresql" or not any(written.values()):
+        return []
+    rows_before: dict[str, float] = {name: rows for name, rows in session.execute(text(
+        "SELECT name, reltuples FROM unnest(CAST(:names AS text[])) AS name "
+        "JOIN pg_class ON pg_class.oid = to_regclass(quote_ident(name))"),
+        {"names": sorted(written)})}
+    grown = [name for name, rows in sorted(written.items())
+             if name in rows_before and rows and (rows_before[name] < 0
+                                                  or rows >= 50 + 0.1 * rows_before[name])]
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    for name in grown:
+        session.execute(text(f"ANALYZE {quote(name)}"))
+    return grown
 
 
 def driver_connection(connection: Connection) -> Any:

@@ -35,7 +35,7 @@ from db.bulk_references import (
     resume_reference_triggers,
     suspend_reference_triggers,
 )
-from db.engine import driver_connection, rows_where_in
+from db.engine import analyze_grown_tables, driver_connection, rows_where_in
 from db.models import (
     Base,
     Case,
@@ -282,6 +282,7 @@ class _BatchWriter:
         self.found_references: dict[str, set[Any]] = {}  # db.bulk_references
         self.session_lock = threading.Lock()
         self.stored_cases = 0
+        self.written: dict[str, int] = {}  # rows by table
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pantau-replay")
         self._pending: Future[int] | None = None
 
@@ -313,6 +314,9 @@ class _BatchWriter:
                 # end kept the replay waiting (2.25 s of a 1M-event import).
                 check_references(self.session, _written_rows(ids),
                                  found_before=self.found_references)
+        for values in batch.tables:
+            name = values.table.__tablename__
+            self.written[name] = self.written.get(name, 0) + len(values.rows)
         return len(batch.refs)
 
 
@@ -355,6 +359,7 @@ def _replay(session: Session, *, events: Iterable[LogEvent], actor: Actor, now: 
         raise
     if checked_in_bulk:
         resume_reference_triggers(session)
+    analyze_grown_tables(session, writer.written)
     return ReplayResult(cases=writer.stored_cases, events=count)
 
 

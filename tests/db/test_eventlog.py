@@ -676,6 +676,37 @@ def test_the_replay_reads_its_events_with_the_cycle_collector_paused(org: Organi
 
 
 @pytest.mark.postgres
+def test_an_import_leaves_the_planner_the_sizes_of_the_tables_it_grew(
+        postgres_engine: Engine) -> None:
+    """Measured in the import's transaction: without it, the first page after a 1M-event
+    import found the newest events by scanning all of them (the planner had never measured
+    the table). A load of a few rows into a large table leaves it to autovacuum."""
+    from db.engine import analyze_grown_tables
+
+    build_organisation(postgres_engine)
+    tables = ("sop_case", "visit", "event")
+
+    def sizes() -> dict[str, tuple[float, int]]:
+        with read_session(postgres_engine) as session:
+            return {table: (session.scalar(text(
+                "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:t)"), {"t": table}),
+                session.scalar(text(f"SELECT count(*) FROM {table}"))) for table in tables}
+
+    assert all(measured < 0 for measured, _ in sizes().values())  # never measured
+    with write_session(postgres_engine) as session:
+        import_event_csv(session, data=csv_bytes(*GOOD, GOOD[0].replace("K1", "K2")),
+                         actor=SYSTEM, now=NOW)
+    after = sizes()
+    assert all(measured == rows > 0 for measured, rows in after.values()), after
+    with write_session(postgres_engine) as session:
+        session.execute(text("UPDATE pg_class SET reltuples = 1000000 "
+                             "WHERE oid = to_regclass('event')"))
+        assert analyze_grown_tables(session, {"event": 99_000, "visit": 60}) == ["visit"]
+        assert analyze_grown_tables(session, {"event": 100_050, "nothing": 5}) == ["event"]
+        assert analyze_grown_tables(session, {"event": 0}) == []
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("step", [1, 3])
 def test_the_ids_reserved_are_those_the_sequence_hands_out(postgres_engine: Engine,
                                                            step: int) -> None:

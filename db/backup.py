@@ -13,7 +13,7 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from db.engine import is_sqlite, make_engine
@@ -186,4 +186,17 @@ def restore_database(*, url: str, source: Path, replace: bool) -> str:
     # One transaction: a restore that fails midway leaves the database as it was.
     _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges",
           "--single-transaction", f"--dbname={_libpq_url(url)}", str(source)])
+    _analyze(url)
     return revision
+
+
+def _analyze(url: str) -> None:
+    """The restored tables' statistics for the planner, at once: pg_restore makes the tables
+    anew, never measured, and autovacuum measures them only a minute or more later; meanwhile
+    the pages' queries are planned on guesses (db.engine.analyze_grown_tables)."""
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()

@@ -186,6 +186,9 @@ def overrun_heatmap(table: pd.DataFrame, *, steps: pd.DataFrame, months: list[tu
     return figure
 
 
+PARETO_SHARE_TICKS = [0, 0.25, 0.5, 0.75, 1]
+
+
 def returns_pareto(table: pd.DataFrame, *, steps: pd.DataFrame,
                    links: Sequence[str] | None = None) -> go.Figure:
     """`steps`: seq and label of every step of the SOP."""
@@ -209,9 +212,6 @@ def returns_pareto(table: pd.DataFrame, *, steps: pd.DataFrame,
                                 "range": [0, 1.05], "tickmode": "array",
                                 "tickvals": PARETO_SHARE_TICKS, "showgrid": False},
                         height=400)
-
-
-PARETO_SHARE_TICKS = [0, 0.25, 0.5, 0.75, 1]
 
 
 def backlog(table: pd.DataFrame, *, links: dict[str, Sequence[str]] | None = None,

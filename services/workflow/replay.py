@@ -778,8 +778,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-# SQLAlchemy's text for a naive datetime on SQLite (its DATETIME's default storage format),
-# which PostgreSQL reads as the same timestamp.
+# SQLAlchemy's text for a naive datetime on SQLite (its DATETIME's default storage format).
 _DATETIME_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 _PROBE = datetime(2024, 1, 8, 3, 26, 31, 5, tzinfo=UTC)
 
